@@ -1,0 +1,548 @@
+// The C ABI over the C++ core. Every entry point catches every exception:
+// none may cross into C.
+#define ACMEKIT_BUILDING 1
+#include "acmekit.h"
+
+#include <acmekit/adapters/mbedtls_crypto.hpp>
+#include <acmekit/client.hpp>
+#ifdef ACMEKIT_WITH_HTTPLIB
+#include <acmekit/adapters/http01_responder.hpp>
+#include <acmekit/adapters/httplib_transport.hpp>
+#endif
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <optional>
+#include <string>
+
+#include "status_check.hpp"
+
+struct acme_problem {
+    acme::problem value;
+};
+
+struct acme_key {
+    // Keys belong to the provider that made them; sharing it lets a key
+    // outlive its client.
+    std::shared_ptr<acme::crypto> provider;
+    std::unique_ptr<acme::private_key> key;
+};
+
+struct acme_certificate {
+    std::string chain_pem;
+    std::string url;
+    acme_key key;
+};
+
+namespace {
+
+class c_logger final : public acme::logger {
+public:
+    c_logger(acme_log_fn fn, void* user, acme_log_level max_level)
+        : fn_(fn), user_(user), max_level_(max_level)
+    {
+    }
+
+    void log(acme::log_level level, std::string_view category,
+             std::string_view message) override
+    {
+        if (static_cast<int>(level) > static_cast<int>(max_level_))
+            return;
+        std::string category_text(category);
+        std::string message_text(message);
+        fn_(user_, static_cast<acme_log_level>(level), category_text.c_str(),
+            message_text.c_str());
+    }
+
+private:
+    acme_log_fn fn_;
+    void* user_;
+    acme_log_level max_level_;
+};
+
+} // namespace
+
+struct acme_client {
+    std::shared_ptr<acme::crypto> crypto;
+    std::unique_ptr<acme::transport> transport;
+    acme::system_clock clock;
+    std::unique_ptr<c_logger> logger;
+    std::unique_ptr<acme::client> core;
+
+    std::string open_error;
+    std::string last_error;
+    std::optional<acme_problem> last_problem;
+    int64_t last_retry_after = 0;
+    std::string account_url;
+    std::string terms_of_service;
+
+    void clear_error()
+    {
+        last_error.clear();
+        last_problem.reset();
+        last_retry_after = 0;
+    }
+};
+
+namespace {
+
+void record(acme_client* client, const acme::error& e)
+{
+    client->last_error = e.what();
+    if (e.server_problem())
+        client->last_problem = acme_problem{*e.server_problem()};
+    if (e.retry_after())
+        client->last_retry_after = std::chrono::duration_cast<
+            std::chrono::seconds>(e.retry_after()->time_since_epoch())
+                                       .count();
+}
+
+// Runs body, turning every exception into a status and, when a client is
+// at hand, a message kept on it.
+template <typename Body>
+acme_status guarded(acme_client* client, Body body) noexcept
+{
+    try {
+        if (client != nullptr)
+            client->clear_error();
+        body();
+        return ACME_OK;
+    } catch (const acme::error& e) {
+        try {
+            if (client != nullptr)
+                record(client, e);
+        } catch (...) {
+            return ACME_E_OUT_OF_MEMORY;
+        }
+        return static_cast<acme_status>(e.code());
+    } catch (const std::bad_alloc&) {
+        return ACME_E_OUT_OF_MEMORY;
+    } catch (const std::exception& e) {
+        if (client != nullptr)
+            client->last_error.assign(e.what());
+        return ACME_E_INTERNAL;
+    } catch (...) {
+        return ACME_E_INTERNAL;
+    }
+}
+
+// Copies a caller's options struct, reading no more than the caller
+// declared in its size field; fields it does not know keep their defaults.
+template <typename Options>
+Options read_options(const Options* given, const Options& defaults)
+{
+    if (given == nullptr)
+        throw acme::error(acme::status::invalid_argument, "options are NULL");
+    const std::size_t declared = given->size;
+    if (declared < sizeof(size_t) || declared > (1u << 16))
+        throw acme::error(acme::status::invalid_argument,
+                          "options size field is not set: use the _INIT "
+                          "macro");
+    Options copy = defaults;
+    std::memcpy(&copy, given, std::min(declared, sizeof(Options)));
+    copy.size = sizeof(Options);
+    return copy;
+}
+
+void require(bool condition, const char* message)
+{
+    if (!condition)
+        throw acme::error(acme::status::invalid_argument, message);
+}
+
+acme::key_type to_key_type(acme_key_type type)
+{
+    switch (type) {
+    case ACME_KEY_EC_P256: return acme::key_type::ec_p256;
+    case ACME_KEY_EC_P384: return acme::key_type::ec_p384;
+    case ACME_KEY_RSA_2048: return acme::key_type::rsa_2048;
+    case ACME_KEY_RSA_3072: return acme::key_type::rsa_3072;
+    case ACME_KEY_RSA_4096: return acme::key_type::rsa_4096;
+    }
+    throw acme::error(acme::status::invalid_argument, "unknown key type");
+}
+
+char* copy_secret(const acme::secret_bytes& secret)
+{
+    auto* out = static_cast<char*>(std::malloc(secret.size() + 1));
+    if (out == nullptr)
+        throw std::bad_alloc();
+    std::memcpy(out, secret.data(), secret.size());
+    out[secret.size()] = '\0';
+    return out;
+}
+
+const acme::subproblem* subproblem_at(const acme_problem* problem,
+                                      size_t index)
+{
+    if (problem == nullptr || index >= problem->value.subproblems.size())
+        return nullptr;
+    return &problem->value.subproblems[index];
+}
+
+std::unique_ptr<acme::transport> make_transport(
+    const acme_client_options& opts)
+{
+#ifdef ACMEKIT_WITH_HTTPLIB
+    acme::httplib_transport_options http;
+    if (opts.ca_file != nullptr)
+        http.ca_file = opts.ca_file;
+    if (opts.connect_timeout_ms != 0)
+        http.connect_timeout =
+            std::chrono::milliseconds(opts.connect_timeout_ms);
+    if (opts.read_timeout_ms != 0)
+        http.read_timeout = std::chrono::milliseconds(opts.read_timeout_ms);
+    return std::make_unique<acme::httplib_transport>(std::move(http));
+#else
+    (void)opts;
+    throw acme::error(acme::status::unsupported,
+                      "built without the cpp-httplib transport");
+#endif
+}
+
+// A client whose acme_client_new failed only reports that failure.
+void require_open(const acme_client* client)
+{
+    if (client->core == nullptr)
+        throw acme::error(acme::status::invalid_argument,
+                          "the client failed to open: " +
+                              client->open_error);
+}
+
+} // namespace
+
+extern "C" {
+
+const char* acme_version(void)
+{
+    return ACMEKIT_VERSION_STRING;
+}
+
+unsigned acme_version_number(void)
+{
+    return ACME_VERSION_NUMBER;
+}
+
+const char* acme_strerror(acme_status status)
+{
+    return acme::status_string(static_cast<acme::status>(status));
+}
+
+acme_status acme_client_new(acme_client** out,
+                            const acme_client_options* options)
+{
+    if (out == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    *out = new (std::nothrow) acme_client();
+    if (*out == nullptr)
+        return ACME_E_OUT_OF_MEMORY;
+
+    acme_client* client = *out;
+    acme_status status = guarded(client, [&] {
+        acme_client_options defaults = ACME_CLIENT_OPTIONS_INIT;
+        acme_client_options opts = read_options(options, defaults);
+        require(opts.directory_url != nullptr, "directory_url is NULL");
+
+        client->crypto = std::make_shared<acme::mbedtls_crypto>();
+        client->transport = make_transport(opts);
+        if (opts.log != nullptr)
+            client->logger = std::make_unique<c_logger>(
+                opts.log, opts.log_user, opts.max_log_level);
+
+        acme::services svc{client->transport.get(), client->crypto.get(),
+                           &client->clock, client->logger.get()};
+        client->core =
+            std::make_unique<acme::client>(opts.directory_url, svc);
+    });
+    if (status != ACME_OK)
+        client->open_error = client->last_error;
+    return status;
+}
+
+void acme_client_free(acme_client* client)
+{
+    delete client;
+}
+
+const char* acme_client_last_error(const acme_client* client)
+{
+    return client == nullptr ? "" : client->last_error.c_str();
+}
+
+const acme_problem* acme_client_last_problem(const acme_client* client)
+{
+    if (client == nullptr || !client->last_problem)
+        return nullptr;
+    return &*client->last_problem;
+}
+
+int64_t acme_client_last_retry_after(const acme_client* client)
+{
+    return client == nullptr ? 0 : client->last_retry_after;
+}
+
+acme_status acme_client_fetch_directory(acme_client* client)
+{
+    if (client == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    return guarded(client, [&] {
+        require_open(client);
+        client->terms_of_service =
+            client->core->get_directory().terms_of_service;
+    });
+}
+
+const char* acme_client_terms_of_service(const acme_client* client)
+{
+    if (client == nullptr || client->terms_of_service.empty())
+        return nullptr;
+    return client->terms_of_service.c_str();
+}
+
+const char* acme_problem_type(const acme_problem* problem)
+{
+    return problem == nullptr ? "" : problem->value.type.c_str();
+}
+
+const char* acme_problem_detail(const acme_problem* problem)
+{
+    return problem == nullptr ? "" : problem->value.detail.c_str();
+}
+
+int acme_problem_http_status(const acme_problem* problem)
+{
+    return problem == nullptr ? 0 : problem->value.http_status;
+}
+
+size_t acme_problem_subproblem_count(const acme_problem* problem)
+{
+    return problem == nullptr ? 0 : problem->value.subproblems.size();
+}
+
+const char* acme_problem_subproblem_type(const acme_problem* problem,
+                                         size_t index)
+{
+    const acme::subproblem* sub = subproblem_at(problem, index);
+    return sub == nullptr ? "" : sub->type.c_str();
+}
+
+const char* acme_problem_subproblem_detail(const acme_problem* problem,
+                                           size_t index)
+{
+    const acme::subproblem* sub = subproblem_at(problem, index);
+    return sub == nullptr ? "" : sub->detail.c_str();
+}
+
+const char* acme_problem_subproblem_identifier(const acme_problem* problem,
+                                               size_t index)
+{
+    const acme::subproblem* sub = subproblem_at(problem, index);
+    return sub == nullptr || !sub->id ? "" : sub->id->value.c_str();
+}
+
+acme_status acme_key_generate(acme_key** out, acme_client* client,
+                              acme_key_type type)
+{
+    if (out == nullptr || client == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    *out = nullptr;
+    return guarded(client, [&] {
+        require_open(client);
+        auto key = std::make_unique<acme_key>();
+        key->provider = client->crypto;
+        key->key = client->crypto->generate_key(to_key_type(type));
+        *out = key.release();
+    });
+}
+
+acme_status acme_key_load_pem(acme_key** out, acme_client* client,
+                              const char* pem, size_t pem_length)
+{
+    if (out == nullptr || client == nullptr || pem == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    *out = nullptr;
+    return guarded(client, [&] {
+        require_open(client);
+        auto key = std::make_unique<acme_key>();
+        key->provider = client->crypto;
+        key->key = client->crypto->load_key_pem({pem, pem_length});
+        *out = key.release();
+    });
+}
+
+acme_status acme_key_export_pem(char** out, size_t* out_length,
+                                acme_client* client, const acme_key* key)
+{
+    if (out == nullptr || client == nullptr || key == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    *out = nullptr;
+    return guarded(client, [&] {
+        require_open(client);
+        acme::secret_bytes pem = key->provider->export_key_pem(*key->key);
+        *out = copy_secret(pem);
+        if (out_length != nullptr)
+            *out_length = pem.size();
+    });
+}
+
+void acme_key_free(acme_key* key)
+{
+    delete key;
+}
+
+void acme_secret_free(char* secret)
+{
+    if (secret == nullptr)
+        return;
+    acme::secure_wipe(secret, std::strlen(secret));
+    std::free(secret);
+}
+
+acme_status acme_account_register(acme_client* client, const acme_key* key,
+                                  const acme_account_options* options)
+{
+    if (client == nullptr || key == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    return guarded(client, [&] {
+        require_open(client);
+        acme_account_options defaults = ACME_ACCOUNT_OPTIONS_INIT;
+        acme_account_options opts = read_options(options, defaults);
+        require(key->provider == client->crypto,
+                "the key was made by another client");
+        require(opts.contact_count == 0 || opts.contacts != nullptr,
+                "contacts is NULL but contact_count is not 0");
+
+        acme::new_account_options account_opts;
+        for (size_t i = 0; i < opts.contact_count; ++i) {
+            require(opts.contacts[i] != nullptr, "a contact is NULL");
+            account_opts.contact.emplace_back(opts.contacts[i]);
+        }
+        account_opts.terms_of_service_agreed =
+            opts.terms_of_service_agreed != 0;
+
+        client->account_url.clear();
+        client->account_url =
+            client->core->new_account(*key->key, account_opts).url;
+    });
+}
+
+const char* acme_client_account_url(const acme_client* client)
+{
+    if (client == nullptr || client->account_url.empty())
+        return nullptr;
+    return client->account_url.c_str();
+}
+
+const char* acme_step_name(acme_step step)
+{
+    return acme::to_string(static_cast<acme::issue_step>(step));
+}
+
+namespace {
+
+std::unique_ptr<acme::challenge_solver> make_solver(
+    const acme_issue_options& opts)
+{
+    if (opts.http01_publish != nullptr || opts.http01_withdraw != nullptr) {
+        require(opts.http01_publish != nullptr &&
+                    opts.http01_withdraw != nullptr,
+                "http01_publish and http01_withdraw go together");
+        auto publish = opts.http01_publish;
+        auto withdraw = opts.http01_withdraw;
+        void* user = opts.http01_user;
+        return std::make_unique<acme::http01_callback_solver>(
+            [=](const acme::challenge_task& t) {
+                if (publish(user, t.identifier.c_str(), t.token.c_str(),
+                            t.key_authorization.c_str()) != 0)
+                    throw acme::error(acme::status::solver_failed,
+                                      "HTTP-01 publish callback failed for " +
+                                          t.identifier);
+            },
+            [=](const acme::challenge_task& t) {
+                withdraw(user, t.identifier.c_str(), t.token.c_str());
+            });
+    }
+#ifdef ACMEKIT_WITH_HTTPLIB
+    acme::http01_responder_options responder;
+    if (opts.http01_address != nullptr)
+        responder.address = opts.http01_address;
+    if (opts.http01_port != 0)
+        responder.port = opts.http01_port;
+    require(responder.port > 0 && responder.port < 65536,
+            "http01_port is out of range");
+    return std::make_unique<acme::http01_responder>(responder);
+#else
+    throw acme::error(acme::status::unsupported,
+                      "built without the HTTP-01 responder: pass "
+                      "http01_publish and http01_withdraw");
+#endif
+}
+
+} // namespace
+
+acme_status acme_certificate_issue(acme_certificate** out,
+                                   acme_client* client,
+                                   const acme_issue_options* options)
+{
+    if (out == nullptr || client == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    *out = nullptr;
+    return guarded(client, [&] {
+        require_open(client);
+        acme_issue_options defaults = ACME_ISSUE_OPTIONS_INIT;
+        acme_issue_options opts = read_options(options, defaults);
+        require(opts.name_count > 0 && opts.names != nullptr,
+                "no domain name given");
+
+        acme::issue_request request;
+        for (size_t i = 0; i < opts.name_count; ++i) {
+            require(opts.names[i] != nullptr, "a name is NULL");
+            request.names.emplace_back(opts.names[i]);
+        }
+        request.certificate_key = to_key_type(opts.certificate_key_type);
+        if (opts.progress != nullptr) {
+            auto progress = opts.progress;
+            void* user = opts.progress_user;
+            request.progress = [=](acme::issue_step step,
+                                   const std::string& text) {
+                progress(user, static_cast<acme_step>(step), text.c_str());
+            };
+        }
+
+        std::unique_ptr<acme::challenge_solver> solver = make_solver(opts);
+        acme::issued_certificate issued =
+            acme::issue_certificate(*client->core, request, *solver);
+
+        auto cert = std::make_unique<acme_certificate>();
+        cert->chain_pem = std::move(issued.chain_pem);
+        cert->url = std::move(issued.certificate_url);
+        cert->key.provider = client->crypto;
+        cert->key.key = std::move(issued.key);
+        *out = cert.release();
+    });
+}
+
+const char* acme_certificate_chain_pem(const acme_certificate* certificate)
+{
+    return certificate == nullptr ? nullptr : certificate->chain_pem.c_str();
+}
+
+const char* acme_certificate_url(const acme_certificate* certificate)
+{
+    return certificate == nullptr ? nullptr : certificate->url.c_str();
+}
+
+const acme_key* acme_certificate_key(const acme_certificate* certificate)
+{
+    return certificate == nullptr ? nullptr : &certificate->key;
+}
+
+void acme_certificate_free(acme_certificate* certificate)
+{
+    delete certificate;
+}
+
+} // extern "C"

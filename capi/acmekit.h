@@ -1,0 +1,334 @@
+/*
+ * acmekit: get, renew and revoke TLS certificates from an ACME (RFC 8555)
+ * certificate authority. This header is the stable C interface; it compiles
+ * as C99 and as C++.
+ *
+ * Conventions
+ * - Every function that can fail returns an acme_status; ACME_OK is 0.
+ * - Objects come in _new/_free pairs; every _free accepts NULL.
+ * - Output parameters come first, a user pointer for callbacks last.
+ * - A client and everything made from it may be used by one thread at a
+ *   time. Callbacks run on the calling thread, inside the call that
+ *   triggered them, except where a function says otherwise.
+ * - After a failure, acme_client_last_error() gives a one-line message and
+ *   acme_client_last_problem() the server's problem document, if any. Both
+ *   stay valid until the next call on the same client.
+ * - Option structs begin with their size: initialise them with the _INIT
+ *   macro so that a newer library can tell which fields a caller knows.
+ */
+#ifndef ACMEKIT_H
+#define ACMEKIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(ACMEKIT_BUILDING) && defined(__GNUC__)
+#define ACME_API __attribute__((visibility("default")))
+#else
+#define ACME_API
+#endif
+
+#define ACME_VERSION_MAJOR 0
+#define ACME_VERSION_MINOR 1
+#define ACME_VERSION_PATCH 0
+/* MAJOR * 10000 + MINOR * 100 + PATCH, for compile-time comparisons. */
+#define ACME_VERSION_NUMBER                                                  \
+    (ACME_VERSION_MAJOR * 10000 + ACME_VERSION_MINOR * 100 + ACME_VERSION_PATCH)
+
+/* The library's version as "MAJOR.MINOR.PATCH"; a static string. */
+ACME_API const char* acme_version(void);
+/* The library's ACME_VERSION_NUMBER, which may differ from the header's. */
+ACME_API unsigned acme_version_number(void);
+
+/*
+ * Status codes. Values never change and are never reused; new ones are
+ * appended. Codes from 100 up are ACME problem types sent by the server.
+ */
+typedef enum acme_status {
+    ACME_OK = 0,
+
+    ACME_E_INVALID_ARGUMENT = 1,
+    ACME_E_OUT_OF_MEMORY = 2,
+    ACME_E_IO = 3,
+    ACME_E_CRYPTO = 4,
+    ACME_E_UNSUPPORTED = 5,
+    ACME_E_INTERNAL = 6,
+
+    ACME_E_CONNECT = 20,
+    ACME_E_TLS_VERIFY = 21,
+    ACME_E_TLS = 22,
+    ACME_E_HTTP = 23,
+    ACME_E_BAD_RESPONSE = 24,
+    ACME_E_TIMEOUT = 25,
+
+    ACME_E_ORDER_INVALID = 40,
+    ACME_E_AUTHORIZATION_INVALID = 41,
+    ACME_E_NO_SUPPORTED_CHALLENGE = 42,
+    ACME_E_SOLVER = 43,
+    ACME_E_NONCE_RETRIES = 44,
+    ACME_E_CANCELLED = 45,
+
+    ACME_E_SERVER_ACCOUNT_DOES_NOT_EXIST = 100,
+    ACME_E_SERVER_ALREADY_REVOKED = 101,
+    ACME_E_SERVER_BAD_CSR = 102,
+    ACME_E_SERVER_BAD_NONCE = 103,
+    ACME_E_SERVER_BAD_PUBLIC_KEY = 104,
+    ACME_E_SERVER_BAD_REVOCATION_REASON = 105,
+    ACME_E_SERVER_BAD_SIGNATURE_ALGORITHM = 106,
+    ACME_E_SERVER_CAA = 107,
+    ACME_E_SERVER_COMPOUND = 108,
+    ACME_E_SERVER_CONNECTION = 109,
+    ACME_E_SERVER_DNS = 110,
+    ACME_E_SERVER_EXTERNAL_ACCOUNT_REQUIRED = 111,
+    ACME_E_SERVER_INCORRECT_RESPONSE = 112,
+    ACME_E_SERVER_INVALID_CONTACT = 113,
+    ACME_E_SERVER_MALFORMED = 114,
+    ACME_E_SERVER_ORDER_NOT_READY = 115,
+    ACME_E_SERVER_RATE_LIMITED = 116,
+    ACME_E_SERVER_REJECTED_IDENTIFIER = 117,
+    ACME_E_SERVER_INTERNAL = 118,
+    ACME_E_SERVER_TLS = 119,
+    ACME_E_SERVER_UNAUTHORIZED = 120,
+    ACME_E_SERVER_UNSUPPORTED_CONTACT = 121,
+    ACME_E_SERVER_UNSUPPORTED_IDENTIFIER = 122,
+    ACME_E_SERVER_USER_ACTION_REQUIRED = 123,
+    ACME_E_SERVER_OTHER = 124
+} acme_status;
+
+/* A static English description; never NULL, also for unknown codes. */
+ACME_API const char* acme_strerror(acme_status status);
+
+/* ---- Logging -------------------------------------------------------- */
+
+typedef enum acme_log_level {
+    ACME_LOG_ERROR = 0,
+    ACME_LOG_WARNING = 1,
+    ACME_LOG_INFO = 2,
+    ACME_LOG_DEBUG = 3
+} acme_log_level;
+
+/*
+ * Receives diagnostics. category and message are valid only during the
+ * call. Messages never hold private keys, HMAC keys, key authorizations,
+ * signatures or request bodies; they do hold URLs.
+ */
+typedef void (*acme_log_fn)(void* user, acme_log_level level,
+                            const char* category, const char* message);
+
+/* ---- Client ----------------------------------------------------------- */
+
+typedef struct acme_client acme_client;
+
+typedef struct acme_client_options {
+    size_t size; /* sizeof(acme_client_options), set by _INIT */
+    /* The CA's directory URL, e.g. https://acme.example/directory. */
+    const char* directory_url;
+    /* PEM file of CAs that may sign the ACME server's TLS certificate;
+       NULL uses the system's trust store. Verification is always on. */
+    const char* ca_file;
+    /* 0 takes the defaults: 10 s to connect, 30 s to read. */
+    unsigned connect_timeout_ms;
+    unsigned read_timeout_ms;
+    /* Optional; messages above max_log_level are not delivered. */
+    acme_log_fn log;
+    void* log_user;
+    acme_log_level max_log_level;
+} acme_client_options;
+
+#define ACME_CLIENT_OPTIONS_INIT                                             \
+    { sizeof(acme_client_options), NULL, NULL, 0, 0, NULL, NULL,             \
+      ACME_LOG_INFO }
+
+/*
+ * Makes a client for one CA. The strings in options are copied; nothing is
+ * sent until the first request. As with sqlite3_open(), *out is set even
+ * on failure (except ACME_E_OUT_OF_MEMORY, where it is NULL): such a
+ * client answers only acme_client_last_error() and must still be freed.
+ * Errors: ACME_E_INVALID_ARGUMENT for bad options, ACME_E_IO for an
+ * unreadable ca_file, ACME_E_UNSUPPORTED when built without a transport.
+ */
+ACME_API acme_status acme_client_new(acme_client** out,
+                                     const acme_client_options* options);
+ACME_API void acme_client_free(acme_client* client);
+
+/* The last failure's message; "" when the last call succeeded. Valid
+   until the next call on this client. */
+ACME_API const char* acme_client_last_error(const acme_client* client);
+
+/* Fetches the directory (once; later calls reuse it). */
+ACME_API acme_status acme_client_fetch_directory(acme_client* client);
+
+/* The directory's termsOfService URL, or NULL when it has none or the
+   directory was not fetched. Valid as long as the client. */
+ACME_API const char* acme_client_terms_of_service(const acme_client* client);
+
+/* ---- Problems --------------------------------------------------------- */
+
+/* A server problem document (RFC 8555 section 6.7). Owned by the client
+   that returned it; valid until the next call on that client. */
+typedef struct acme_problem acme_problem;
+
+/* The last failure's problem document, or NULL when the server sent none. */
+ACME_API const acme_problem* acme_client_last_problem(
+    const acme_client* client);
+
+/* When the server asked to be tried again (Retry-After), as seconds since
+   the Unix epoch; 0 when it did not say. */
+ACME_API int64_t acme_client_last_retry_after(const acme_client* client);
+
+/* The full type URN, e.g. "urn:ietf:params:acme:error:dns"; never NULL. */
+ACME_API const char* acme_problem_type(const acme_problem* problem);
+/* The server's explanation, possibly ""; never NULL. */
+ACME_API const char* acme_problem_detail(const acme_problem* problem);
+/* The HTTP status the problem came with. */
+ACME_API int acme_problem_http_status(const acme_problem* problem);
+ACME_API size_t acme_problem_subproblem_count(const acme_problem* problem);
+/* Subproblem fields; "" for an index out of range; never NULL. */
+ACME_API const char* acme_problem_subproblem_type(
+    const acme_problem* problem, size_t index);
+ACME_API const char* acme_problem_subproblem_detail(
+    const acme_problem* problem, size_t index);
+ACME_API const char* acme_problem_subproblem_identifier(
+    const acme_problem* problem, size_t index);
+
+/* ---- Keys ------------------------------------------------------------- */
+
+typedef enum acme_key_type {
+    ACME_KEY_EC_P256 = 0,
+    ACME_KEY_EC_P384 = 1,
+    ACME_KEY_RSA_2048 = 2,
+    ACME_KEY_RSA_3072 = 3,
+    ACME_KEY_RSA_4096 = 4
+} acme_key_type;
+
+/* A private key. It may outlive the client that made it. */
+typedef struct acme_key acme_key;
+
+ACME_API acme_status acme_key_generate(acme_key** out, acme_client* client,
+                                       acme_key_type type);
+/* Loads a PEM private key; pem need not be NUL-terminated. */
+ACME_API acme_status acme_key_load_pem(acme_key** out, acme_client* client,
+                                       const char* pem, size_t pem_length);
+/*
+ * The key as PEM text in *out (NUL-terminated, length in *out_length if
+ * that is not NULL). Free it with acme_secret_free(), which wipes it.
+ */
+ACME_API acme_status acme_key_export_pem(char** out, size_t* out_length,
+                                         acme_client* client,
+                                         const acme_key* key);
+ACME_API void acme_key_free(acme_key* key);
+
+/* Wipes and frees a string the library returned as secret. */
+ACME_API void acme_secret_free(char* secret);
+
+/* ---- Account ---------------------------------------------------------- */
+
+typedef struct acme_account_options {
+    size_t size; /* sizeof(acme_account_options), set by _INIT */
+    /* Contact URIs such as "mailto:ops@example.com"; may be NULL. */
+    const char* const* contacts;
+    size_t contact_count;
+    /* Non-zero only when the operator agreed to the terms of service. */
+    int terms_of_service_agreed;
+} acme_account_options;
+
+#define ACME_ACCOUNT_OPTIONS_INIT                                            \
+    { sizeof(acme_account_options), NULL, 0, 0 }
+
+/*
+ * Registers the account for key, or finds the one that exists for it, and
+ * uses it for every later request of this client. The client keeps a
+ * reference to key: free the key only after the client.
+ */
+ACME_API acme_status acme_account_register(
+    acme_client* client, const acme_key* key,
+    const acme_account_options* options);
+
+/* The account URL in use, or NULL. Valid until the next account call. */
+ACME_API const char* acme_client_account_url(const acme_client* client);
+
+/* ---- Issuance --------------------------------------------------------- */
+
+typedef enum acme_step {
+    ACME_STEP_DIRECTORY = 0,
+    ACME_STEP_ACCOUNT = 1,
+    ACME_STEP_ORDER = 2,
+    ACME_STEP_CHALLENGE = 3,
+    ACME_STEP_VALIDATION = 4,
+    ACME_STEP_FINALIZE = 5,
+    ACME_STEP_DOWNLOAD = 6,
+    ACME_STEP_DONE = 7
+} acme_step;
+
+/* The step's name, e.g. "validation"; a static string. */
+ACME_API const char* acme_step_name(acme_step step);
+
+/* Called as each step starts; text is valid only during the call. */
+typedef void (*acme_progress_fn)(void* user, acme_step step,
+                                 const char* text);
+
+/*
+ * HTTP-01 through the host's own web server: publish must make
+ * http://<identifier>/.well-known/acme-challenge/<token> answer
+ * key_authorization (as text/plain) and return 0, or non-zero on failure.
+ * withdraw removes it again; it is called for every publish attempted,
+ * also after failures. The strings are valid only during the call, and
+ * key_authorization must not be logged.
+ */
+typedef int (*acme_http01_publish_fn)(void* user, const char* identifier,
+                                      const char* token,
+                                      const char* key_authorization);
+typedef void (*acme_http01_withdraw_fn)(void* user, const char* identifier,
+                                        const char* token);
+
+typedef struct acme_issue_options {
+    size_t size; /* sizeof(acme_issue_options), set by _INIT */
+    const char* const* names; /* DNS names; the first becomes the CN */
+    size_t name_count;
+    acme_key_type certificate_key_type;
+    /* Built-in HTTP-01 responder, used when http01_publish is NULL. */
+    const char* http01_address; /* NULL: "0.0.0.0" */
+    int http01_port;            /* 0: 80 */
+    /* The host's own HTTP-01 publishing; both or neither. */
+    acme_http01_publish_fn http01_publish;
+    acme_http01_withdraw_fn http01_withdraw;
+    void* http01_user;
+    acme_progress_fn progress;
+    void* progress_user;
+} acme_issue_options;
+
+#define ACME_ISSUE_OPTIONS_INIT                                              \
+    { sizeof(acme_issue_options), NULL, 0, ACME_KEY_EC_P256, NULL, 0, NULL,  \
+      NULL, NULL, NULL, NULL }
+
+/* An issued certificate with its new private key. */
+typedef struct acme_certificate acme_certificate;
+
+/*
+ * Orders a certificate for the names, answers every authorization, waits
+ * for validation, finalizes with a CSR for a new key and downloads the
+ * chain. Blocks until done or failed. Needs a registered account.
+ */
+ACME_API acme_status acme_certificate_issue(acme_certificate** out,
+                                            acme_client* client,
+                                            const acme_issue_options* options);
+
+/* The PEM chain, leaf first. Valid as long as the certificate. */
+ACME_API const char* acme_certificate_chain_pem(
+    const acme_certificate* certificate);
+/* The certificate's URL at the CA. Valid as long as the certificate. */
+ACME_API const char* acme_certificate_url(const acme_certificate* certificate);
+/* The certificate's private key, owned by the certificate. */
+ACME_API const acme_key* acme_certificate_key(
+    const acme_certificate* certificate);
+ACME_API void acme_certificate_free(acme_certificate* certificate);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ACMEKIT_H */

@@ -1,0 +1,434 @@
+/*
+ * acmekit-cli: gets a certificate from an ACME CA through the C interface
+ * of acmekit, the way device firmware would.
+ *
+ *   acmekit-cli issue --directory URL [--ca-file PEM] --email ADDR
+ *                     --domain NAME [--domain NAME...] [--agree-tos]
+ *                     [--http-address ADDR] [--http-port PORT] --out DIR
+ *
+ * DIR receives account.key (reused when present), certificate.key and
+ * fullchain.pem. Keys are mode 0600. Files are replaced atomically, so an
+ * interrupted run leaves the previous files whole.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <acmekit.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_DOMAINS 100
+#define MAX_KEY_FILE (64 * 1024)
+
+struct cli_options {
+    const char* directory;
+    const char* ca_file;
+    const char* email;
+    const char* domains[MAX_DOMAINS];
+    size_t domain_count;
+    const char* http_address;
+    int http_port;
+    const char* out_dir;
+    int agree_tos;
+};
+
+static struct timespec started;
+
+static double elapsed(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - started.tv_sec) +
+           (double)(now.tv_nsec - started.tv_nsec) / 1e9;
+}
+
+static void step(const char* name, const char* text)
+{
+    printf("[%8.3fs] %-10s %s\n", elapsed(), name, text ? text : "");
+    fflush(stdout);
+}
+
+static void fail(const char* format, ...)
+{
+    va_list args;
+    fputs("acmekit-cli: error: ", stderr);
+    va_start(args, format);
+    vfprintf(stderr, format, args);
+    va_end(args);
+    fputc('\n', stderr);
+}
+
+/* One line for the failure, then one per subproblem the server sent. */
+static void fail_client(acme_client* client, acme_status status)
+{
+    const char* message = acme_client_last_error(client);
+    const acme_problem* problem = acme_client_last_problem(client);
+    size_t i;
+
+    fail("%s", message[0] != '\0' ? message : acme_strerror(status));
+    for (i = 0; problem && i < acme_problem_subproblem_count(problem); ++i)
+        fprintf(stderr, "acmekit-cli:   %s: %s (%s)\n",
+                acme_problem_subproblem_identifier(problem, i),
+                acme_problem_subproblem_detail(problem, i),
+                acme_problem_subproblem_type(problem, i));
+}
+
+static void progress(void* user, acme_step which, const char* text)
+{
+    (void)user;
+    step(acme_step_name(which), text);
+}
+
+static void usage(void)
+{
+    fputs("usage: acmekit-cli issue --directory URL [--ca-file PEM] "
+          "--email ADDR\n"
+          "                         --domain NAME [--domain NAME...] "
+          "[--agree-tos]\n"
+          "                         [--http-address ADDR] [--http-port PORT]"
+          " --out DIR\n",
+          stderr);
+}
+
+static int parse_port(const char* text, int* port)
+{
+    char* end = NULL;
+    long value;
+
+    errno = 0;
+    value = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || value < 1 ||
+        value > 65535)
+        return -1;
+    *port = (int)value;
+    return 0;
+}
+
+static int parse_args(int argc, char** argv, struct cli_options* opts)
+{
+    static const struct option long_options[] = {
+        {"directory", required_argument, NULL, 'd'},
+        {"ca-file", required_argument, NULL, 'c'},
+        {"email", required_argument, NULL, 'e'},
+        {"domain", required_argument, NULL, 'n'},
+        {"http-address", required_argument, NULL, 'a'},
+        {"http-port", required_argument, NULL, 'p'},
+        {"out", required_argument, NULL, 'o'},
+        {"agree-tos", no_argument, NULL, 't'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    if (argc < 2 || strcmp(argv[1], "issue") != 0) {
+        usage();
+        return -1;
+    }
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'd': opts->directory = optarg; break;
+        case 'c': opts->ca_file = optarg; break;
+        case 'e': opts->email = optarg; break;
+        case 'a': opts->http_address = optarg; break;
+        case 'o': opts->out_dir = optarg; break;
+        case 't': opts->agree_tos = 1; break;
+        case 'n':
+            if (opts->domain_count == MAX_DOMAINS) {
+                fail("at most %d --domain options", MAX_DOMAINS);
+                return -1;
+            }
+            opts->domains[opts->domain_count++] = optarg;
+            break;
+        case 'p':
+            if (parse_port(optarg, &opts->http_port) != 0) {
+                fail("--http-port: not a port number: %s", optarg);
+                return -1;
+            }
+            break;
+        default: usage(); return -1;
+        }
+    }
+    if (optind != argc || !opts->directory || !opts->out_dir ||
+        opts->domain_count == 0) {
+        usage();
+        return -1;
+    }
+    return 0;
+}
+
+static char* join_path(const char* dir, const char* name)
+{
+    size_t length = strlen(dir) + strlen(name) + 2;
+    char* path = malloc(length);
+    if (path)
+        snprintf(path, length, "%s/%s", dir, name);
+    return path;
+}
+
+static int write_all(int fd, const char* data, size_t length)
+{
+    while (length > 0) {
+        ssize_t written = write(fd, data, length);
+        if (written < 0 && errno == EINTR)
+            continue;
+        if (written <= 0)
+            return -1;
+        data += written;
+        length -= (size_t)written;
+    }
+    return 0;
+}
+
+/*
+ * Replaces dir/name with data: a temporary file in the same folder, fsync,
+ * rename over the old file, fsync the folder. A crash at any point leaves
+ * either the old file or the new one, never a torn mix.
+ */
+static int write_file_atomic(const char* dir, const char* name,
+                             const char* data, size_t length, mode_t mode)
+{
+    char* final_path = join_path(dir, name);
+    char* temp_path = join_path(dir, ".acmekit-XXXXXX");
+    int fd = -1, dir_fd = -1, result = -1;
+
+    if (!final_path || !temp_path)
+        goto out;
+    fd = mkstemp(temp_path);
+    if (fd < 0)
+        goto out;
+    if (fchmod(fd, mode) != 0 || write_all(fd, data, length) != 0 ||
+        fsync(fd) != 0)
+        goto out;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto out;
+    }
+    fd = -1;
+    if (rename(temp_path, final_path) != 0)
+        goto out;
+    dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dir_fd < 0 || fsync(dir_fd) != 0)
+        goto out;
+    result = 0;
+
+out:
+    if (result != 0) {
+        fail("cannot write %s/%s: %s", dir, name, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        if (temp_path)
+            unlink(temp_path);
+    }
+    if (dir_fd >= 0)
+        close(dir_fd);
+    free(final_path);
+    free(temp_path);
+    return result;
+}
+
+static int write_key(acme_client* client, const acme_key* key,
+                     const char* dir, const char* name)
+{
+    char* pem = NULL;
+    size_t length = 0;
+    acme_status status = acme_key_export_pem(&pem, &length, client, key);
+    int result;
+
+    if (status != ACME_OK) {
+        fail_client(client, status);
+        return -1;
+    }
+    result = write_file_atomic(dir, name, pem, length, 0600);
+    acme_secret_free(pem);
+    return result;
+}
+
+/* Reads dir/account.key into a NUL-terminated buffer; NULL if absent. */
+static char* read_account_key(const char* dir, size_t* length, int* failed)
+{
+    char* path = join_path(dir, "account.key");
+    char* data = NULL;
+    FILE* file;
+
+    *failed = 0;
+    if (!path)
+        return NULL;
+    file = fopen(path, "rb");
+    if (!file) {
+        if (errno != ENOENT) {
+            fail("cannot read %s: %s", path, strerror(errno));
+            *failed = 1;
+        }
+        free(path);
+        return NULL;
+    }
+    data = calloc(1, MAX_KEY_FILE + 1);
+    if (data)
+        *length = fread(data, 1, MAX_KEY_FILE, file);
+    fclose(file);
+    free(path);
+    return data;
+}
+
+static void wipe_free(char* data, size_t length)
+{
+    volatile char* p = data;
+    size_t i;
+    if (!data)
+        return;
+    for (i = 0; i < length; ++i)
+        p[i] = 0;
+    free(data);
+}
+
+/* Loads the account key from the output folder or makes a new one. */
+static acme_key* account_key(acme_client* client, const char* dir,
+                             int* is_new)
+{
+    size_t length = 0;
+    int failed = 0;
+    char* pem = read_account_key(dir, &length, &failed);
+    acme_key* key = NULL;
+    acme_status status;
+
+    if (failed)
+        return NULL;
+    *is_new = pem == NULL;
+    if (pem) {
+        status = acme_key_load_pem(&key, client, pem, length);
+        wipe_free(pem, length);
+    } else {
+        status = acme_key_generate(&key, client, ACME_KEY_EC_P256);
+    }
+    if (status != ACME_OK)
+        fail_client(client, status);
+    return key;
+}
+
+static int prepare_out_dir(const char* dir)
+{
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        fail("cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        fail("cannot write to %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int register_account(acme_client* client, const acme_key* key,
+                            const struct cli_options* opts)
+{
+    acme_account_options account = ACME_ACCOUNT_OPTIONS_INIT;
+    const char* terms = acme_client_terms_of_service(client);
+    char contact[512];
+    const char* contacts[1];
+    acme_status status;
+
+    if (terms && !opts->agree_tos) {
+        fail("the CA asks to agree to its terms of service at %s: "
+             "read them, then pass --agree-tos",
+             terms);
+        return -1;
+    }
+    if (opts->email) {
+        snprintf(contact, sizeof contact, "mailto:%s", opts->email);
+        contacts[0] = contact;
+        account.contacts = contacts;
+        account.contact_count = 1;
+    }
+    account.terms_of_service_agreed = opts->agree_tos;
+
+    status = acme_account_register(client, key, &account);
+    if (status != ACME_OK) {
+        fail_client(client, status);
+        return -1;
+    }
+    step("account", acme_client_account_url(client));
+    return 0;
+}
+
+static int issue(acme_client* client, const struct cli_options* opts)
+{
+    acme_issue_options issue = ACME_ISSUE_OPTIONS_INIT;
+    acme_certificate* cert = NULL;
+    acme_key* key;
+    acme_status status;
+    int is_new = 0, result = -1;
+    const char* chain;
+
+    step("directory", opts->directory);
+    status = acme_client_fetch_directory(client);
+    if (status != ACME_OK) {
+        fail_client(client, status);
+        return -1;
+    }
+    key = account_key(client, opts->out_dir, &is_new);
+    if (!key || register_account(client, key, opts) != 0)
+        goto out;
+    if (is_new && write_key(client, key, opts->out_dir, "account.key") != 0)
+        goto out;
+
+    issue.names = opts->domains;
+    issue.name_count = opts->domain_count;
+    issue.http01_address = opts->http_address;
+    issue.http01_port = opts->http_port;
+    issue.progress = progress;
+    status = acme_certificate_issue(&cert, client, &issue);
+    if (status != ACME_OK) {
+        fail_client(client, status);
+        goto out;
+    }
+
+    chain = acme_certificate_chain_pem(cert);
+    if (write_key(client, acme_certificate_key(cert), opts->out_dir,
+                  "certificate.key") != 0 ||
+        write_file_atomic(opts->out_dir, "fullchain.pem", chain,
+                          strlen(chain), 0644) != 0)
+        goto out;
+    step("saved", opts->out_dir);
+    result = 0;
+
+out:
+    acme_certificate_free(cert);
+    acme_key_free(key);
+    return result;
+}
+
+int main(int argc, char** argv)
+{
+    struct cli_options opts;
+    acme_client_options client_opts = ACME_CLIENT_OPTIONS_INIT;
+    acme_client* client = NULL;
+    acme_status status;
+    int result;
+
+    memset(&opts, 0, sizeof opts);
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    if (parse_args(argc, argv, &opts) != 0)
+        return 2;
+    if (prepare_out_dir(opts.out_dir) != 0)
+        return 1;
+
+    client_opts.directory_url = opts.directory;
+    client_opts.ca_file = opts.ca_file;
+    status = acme_client_new(&client, &client_opts);
+    if (status != ACME_OK) {
+        fail_client(client, status);
+        acme_client_free(client);
+        return 1;
+    }
+    result = issue(client, &opts);
+    acme_client_free(client);
+    return result == 0 ? 0 : 1;
+}

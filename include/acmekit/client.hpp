@@ -1,0 +1,132 @@
+// The ACME client: one per CA directory. It keeps its own nonce pool and
+// account state, so several clients for different CAs can live in one
+// process. A client is not safe to use from two threads at once.
+#pragma once
+
+#include <acmekit/clock.hpp>
+#include <acmekit/crypto.hpp>
+#include <acmekit/logger.hpp>
+#include <acmekit/policy.hpp>
+#include <acmekit/resources.hpp>
+#include <acmekit/solver.hpp>
+#include <acmekit/transport.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace acme {
+
+/// The services a client uses. The client borrows them: each must outlive
+/// the client. logger may be null.
+struct services {
+    transport* http = nullptr;
+    crypto* keys = nullptr;
+    clock* time = nullptr;
+    logger* log = nullptr;
+};
+
+struct new_account_options {
+    std::vector<std::string> contact; ///< "mailto:" URIs
+    /// Set only when the operator agreed to the directory's
+    /// terms_of_service.
+    bool terms_of_service_agreed = false;
+};
+
+/// Result of one poll of a resource.
+template <typename Resource> struct polled {
+    Resource resource;
+    /// When the server asked to be polled again (Retry-After), if it did.
+    std::optional<clock::time_point> retry_after;
+};
+
+namespace detail {
+class session;
+}
+
+class client {
+public:
+    client(std::string directory_url, services svc, retry_policy policy = {});
+    ~client();
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    /// Fetches the directory on first use and returns it afterwards.
+    const directory& get_directory();
+
+    /// Registers (or finds, when the key is known) the account for key and
+    /// uses it for every later request. The client borrows key.
+    account new_account(const private_key& key,
+                        const new_account_options& options);
+
+    /// Uses an account already registered at url, signed with key.
+    void use_account(const private_key& key, std::string url);
+
+    order new_order(const std::vector<identifier>& identifiers);
+    polled<order> fetch_order(const std::string& url);
+    polled<authorization> fetch_authorization(const std::string& url);
+
+    /// Tells the CA the challenge is ready to be validated.
+    challenge respond_challenge(const std::string& url);
+
+    /// Sends the CSR (DER) to the order's finalize URL.
+    polled<order> finalize_order(const order& current, const bytes& csr_der);
+
+    /// Downloads the PEM certificate chain.
+    std::string download_certificate(const std::string& url);
+
+    /// The RFC 7638 thumbprint of the account key, base64url.
+    std::string account_thumbprint();
+
+    const retry_policy& policy() const noexcept;
+    const services& used_services() const noexcept;
+
+private:
+    std::unique_ptr<detail::session> session_;
+};
+
+/// Steps of an issuance, reported to the progress callback as they start.
+enum class issue_step {
+    directory,
+    account,
+    order,
+    challenge,
+    validation,
+    finalize,
+    download,
+    done,
+};
+
+const char* to_string(issue_step step) noexcept;
+
+struct issue_request {
+    std::vector<std::string> names; ///< DNS names, the first is the CN
+    key_type certificate_key = key_type::ec_p256;
+    /// Called as each step starts, with a short description. May be empty.
+    std::function<void(issue_step, const std::string&)> progress;
+};
+
+struct issued_certificate {
+    std::unique_ptr<private_key> key;
+    secret_bytes key_pem;
+    std::string chain_pem;
+    std::string order_url;
+    std::string certificate_url;
+};
+
+/// Runs a whole issuance for an account already in use on the client:
+/// order, every authorization solved together, validation, finalize with a
+/// new certificate key, and download. Every presented challenge is cleaned
+/// up, also on failure. Throws acme::error.
+issued_certificate issue_certificate(client& acme_client,
+                                     const issue_request& request,
+                                     challenge_solver& solver);
+
+/// Checks that name is a DNS name acmekit may request: LDH labels of 1 to
+/// 63 characters, at most 253 in all, optionally starting with "*.".
+/// Throws acme::error with status::invalid_argument when it is not.
+void validate_dns_name(const std::string& name);
+
+} // namespace acme

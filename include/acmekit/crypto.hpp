@@ -1,0 +1,77 @@
+// The crypto provider: keys, signatures, digests and CSRs. The default
+// adapter over mbedTLS is in acmekit/adapters/mbedtls_crypto.hpp.
+#pragma once
+
+#include <acmekit/secret.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace acme {
+
+using bytes = std::vector<std::uint8_t>;
+
+enum class key_type {
+    ec_p256,
+    ec_p384,
+    rsa_2048,
+    rsa_3072,
+    rsa_4096,
+};
+
+/// The JWS "alg" for signatures made with a key of this type.
+const char* jws_algorithm(key_type type) noexcept;
+
+/// The public members of a key's JWK (RFC 7517), each base64url without
+/// padding. EC keys fill crv, x and y; RSA keys fill n and e.
+struct public_jwk {
+    std::string kty;
+    std::string crv;
+    std::string x;
+    std::string y;
+    std::string n;
+    std::string e;
+};
+
+/// A private key owned by a crypto provider. Only the provider that made it
+/// may use it.
+class private_key {
+public:
+    virtual ~private_key() = default;
+    virtual key_type type() const noexcept = 0;
+};
+
+/// Every call throws acme::error with status::crypto_error (or
+/// status::invalid_argument for unusable input) on failure.
+class crypto {
+public:
+    virtual ~crypto() = default;
+
+    virtual std::unique_ptr<private_key> generate_key(key_type type) = 0;
+
+    /// Loads a PEM private key (PKCS#8, SEC1 or PKCS#1).
+    virtual std::unique_ptr<private_key> load_key_pem(
+        std::string_view pem) = 0;
+
+    /// The key as PEM text.
+    virtual secret_bytes export_key_pem(const private_key& key) = 0;
+
+    virtual public_jwk jwk(const private_key& key) = 0;
+
+    /// Signs data the way JWS needs for the key's algorithm: for ECDSA the
+    /// raw r||s, each left-padded to the curve size (RFC 7518 section 3.4);
+    /// for RSA a PKCS#1 v1.5 signature over SHA-256.
+    virtual bytes sign(const private_key& key, std::string_view data) = 0;
+
+    virtual bytes sha256(std::string_view data) = 0;
+
+    /// A DER PKCS#10 request signed by key, with the first name as the
+    /// subject CN and every name in subjectAltName.
+    virtual bytes make_csr(const private_key& key,
+                           const std::vector<std::string>& names) = 0;
+};
+
+} // namespace acme

@@ -1,0 +1,277 @@
+#include <acmekit/client.hpp>
+
+#include "detail/poll.hpp"
+#include "detail/session.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace acme {
+
+const char* to_string(issue_step step) noexcept
+{
+    switch (step) {
+    case issue_step::directory: return "directory";
+    case issue_step::account: return "account";
+    case issue_step::order: return "order";
+    case issue_step::challenge: return "challenge";
+    case issue_step::validation: return "validation";
+    case issue_step::finalize: return "finalize";
+    case issue_step::download: return "download";
+    case issue_step::done: return "done";
+    }
+    return "unknown";
+}
+
+namespace {
+
+// One challenge to answer: where to tell the CA, and what the solver got.
+struct pending_challenge {
+    std::string url;
+    challenge_task task;
+};
+
+// Cleans up every challenge whose present() was attempted, exactly once,
+// when validation ends or when the issuance unwinds.
+class presented_challenges {
+public:
+    explicit presented_challenges(challenge_solver& solver) : solver_(solver)
+    {
+    }
+    ~presented_challenges() { cleanup_all(); }
+    presented_challenges(const presented_challenges&) = delete;
+    presented_challenges& operator=(const presented_challenges&) = delete;
+
+    void present(const challenge_task& task)
+    {
+        attempted_.push_back(task);
+        solver_.present(task);
+    }
+
+    void cleanup_all() noexcept
+    {
+        for (const challenge_task& task : attempted_)
+            solver_.cleanup(task);
+        attempted_.clear();
+    }
+
+private:
+    challenge_solver& solver_;
+    std::vector<challenge_task> attempted_;
+};
+
+class issuance {
+public:
+    issuance(client& acme_client, const issue_request& request,
+             challenge_solver& solver)
+        : client_(acme_client), request_(request), solver_(solver)
+    {
+    }
+
+    issued_certificate run();
+
+private:
+    void report(issue_step step, const std::string& text)
+    {
+        if (request_.progress)
+            request_.progress(step, text);
+    }
+
+    void check_names() const;
+    std::vector<pending_challenge> collect_challenges(const order& placed);
+    void validate(order& placed);
+    [[noreturn]] void explain_invalid(const order& failed);
+    issued_certificate finalize(const order& ready);
+
+    client& client_;
+    const issue_request& request_;
+    challenge_solver& solver_;
+};
+
+std::string lowercase(std::string text)
+{
+    for (char& c : text)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
+void issuance::check_names() const
+{
+    if (request_.names.empty())
+        throw error(status::invalid_argument, "no domain name given");
+
+    std::vector<std::string> seen;
+    for (const std::string& name : request_.names) {
+        validate_dns_name(name);
+        std::string folded = lowercase(name);
+        if (std::find(seen.begin(), seen.end(), folded) != seen.end())
+            throw error(status::invalid_argument,
+                        fmt::format("domain name \"{}\" given twice", name));
+        seen.push_back(std::move(folded));
+    }
+}
+
+std::vector<pending_challenge> issuance::collect_challenges(
+    const order& placed)
+{
+    std::vector<pending_challenge> result;
+    std::string thumbprint = client_.account_thumbprint();
+
+    for (const std::string& url : placed.authorizations) {
+        authorization authz = client_.fetch_authorization(url).resource;
+        if (authz.status == authorization_status::valid)
+            continue;
+        if (authz.status != authorization_status::pending)
+            throw error(status::authorization_invalid,
+                        fmt::format("authorization for {} is {}",
+                                    detail::printable(authz.id.value),
+                                    to_string(authz.status)));
+
+        const challenge* chosen = nullptr;
+        for (const challenge& offered : authz.challenges)
+            if (chosen == nullptr && solver_.handles(offered.type))
+                chosen = &offered;
+        if (chosen == nullptr)
+            throw error(status::no_supported_challenge,
+                        fmt::format("no challenge for {} that the solver "
+                                    "can answer",
+                                    detail::printable(authz.id.value)));
+        if (!detail::nonce_pool::well_formed(chosen->token))
+            throw error(status::bad_response,
+                        fmt::format("challenge for {} has a malformed token",
+                                    detail::printable(authz.id.value)));
+
+        challenge_task task{chosen->type, authz.id.value, authz.wildcard,
+                            chosen->token, chosen->token + "." + thumbprint};
+        result.push_back({chosen->url, std::move(task)});
+    }
+    return result;
+}
+
+void issuance::validate(order& placed)
+{
+    std::vector<pending_challenge> pending = collect_challenges(placed);
+    if (pending.empty())
+        return;
+
+    // Every challenge is presented before the CA hears of any, so the
+    // validations run in parallel on the CA's side.
+    presented_challenges presented(solver_);
+    for (const pending_challenge& p : pending) {
+        report(issue_step::challenge,
+               fmt::format("{} for {}", p.task.type, p.task.identifier));
+        presented.present(p.task);
+    }
+    for (const pending_challenge& p : pending)
+        solver_.wait_ready(p.task);
+    for (const pending_challenge& p : pending)
+        client_.respond_challenge(p.url);
+
+    report(issue_step::validation,
+           fmt::format("waiting for {} authorization(s)", pending.size()));
+    placed = detail::poll_until(
+        *client_.used_services().time, client_.policy(), "validation",
+        std::nullopt, [&] { return client_.fetch_order(placed.url); },
+        [](const order& o) { return o.status != order_status::pending; });
+    presented.cleanup_all();
+}
+
+void issuance::explain_invalid(const order& failed)
+{
+    // The order only says "invalid"; the reason is on the challenge.
+    for (const std::string& url : failed.authorizations) {
+        authorization authz = client_.fetch_authorization(url).resource;
+        for (const challenge& c : authz.challenges) {
+            if (c.status != challenge_status::invalid || !c.error)
+                continue;
+            std::string message = fmt::format(
+                "validation of {} failed: {} ({})",
+                detail::printable(authz.id.value),
+                detail::printable(c.error->detail),
+                detail::printable(c.error->short_type()));
+            throw error(status::authorization_invalid, message, *c.error);
+        }
+    }
+    if (failed.error)
+        throw error(status::order_invalid,
+                    fmt::format("order is invalid: {}",
+                                detail::printable(failed.error->detail)),
+                    *failed.error);
+    throw error(status::order_invalid, "order is invalid");
+}
+
+issued_certificate issuance::finalize(const order& ready)
+{
+    report(issue_step::finalize,
+           fmt::format("CSR for {} name(s)", request_.names.size()));
+    crypto& keys = *client_.used_services().keys;
+    issued_certificate result;
+    result.key = keys.generate_key(request_.certificate_key);
+    bytes csr = keys.make_csr(*result.key, request_.names);
+
+    auto submitted = client_.finalize_order(ready, csr);
+    order done = submitted.resource;
+    if (done.status == order_status::processing)
+        done = detail::poll_until(
+            *client_.used_services().time, client_.policy(), "finalize",
+            submitted.retry_after,
+            [&] { return client_.fetch_order(ready.url); },
+            [](const order& o) {
+                return o.status != order_status::processing;
+            });
+    if (done.status == order_status::invalid)
+        explain_invalid(done);
+    if (done.status != order_status::valid)
+        throw error(status::bad_response,
+                    fmt::format("order is {} after finalize, not valid",
+                                to_string(done.status)));
+    if (done.certificate.empty())
+        throw error(status::bad_response,
+                    "order is valid but names no certificate URL");
+
+    report(issue_step::download, done.certificate);
+    result.chain_pem = client_.download_certificate(done.certificate);
+    result.key_pem = keys.export_key_pem(*result.key);
+    result.order_url = ready.url;
+    result.certificate_url = done.certificate;
+    return result;
+}
+
+issued_certificate issuance::run()
+{
+    check_names();
+
+    std::vector<identifier> ids;
+    for (const std::string& name : request_.names)
+        ids.push_back({"dns", name});
+    order placed = client_.new_order(ids);
+    report(issue_step::order,
+           fmt::format("{} name(s), {} authorization(s)", ids.size(),
+                       placed.authorizations.size()));
+
+    if (placed.status == order_status::pending)
+        validate(placed);
+    if (placed.status == order_status::invalid)
+        explain_invalid(placed);
+    if (placed.status != order_status::ready)
+        throw error(status::bad_response,
+                    fmt::format("order is {} after validation, not ready",
+                                to_string(placed.status)));
+
+    issued_certificate result = finalize(placed);
+    report(issue_step::done, result.certificate_url);
+    return result;
+}
+
+} // namespace
+
+issued_certificate issue_certificate(client& acme_client,
+                                     const issue_request& request,
+                                     challenge_solver& solver)
+{
+    return issuance(acme_client, request, solver).run();
+}
+
+} // namespace acme

@@ -1,0 +1,228 @@
+#include "detail/session.hpp"
+
+#include "detail/directory.hpp"
+#include "detail/jws.hpp"
+#include "detail/json.hpp"
+#include "detail/retry.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace acme::detail {
+
+namespace {
+
+// Long enough for any useful server explanation, short enough for a log
+// line or a device UI.
+constexpr std::size_t max_message_text = 400;
+
+bool is_problem_document(const http_response& response)
+{
+    auto type = response.header("Content-Type");
+    return type && type->find("json") != std::string::npos;
+}
+
+} // namespace
+
+std::string printable(std::string_view server_text)
+{
+    std::string out;
+    out.reserve(std::min(server_text.size(), max_message_text));
+    for (char c : server_text) {
+        if (out.size() >= max_message_text) {
+            out += "...";
+            break;
+        }
+        auto u = static_cast<unsigned char>(c);
+        out += (u < 0x20 || u == 0x7f) ? ' ' : c;
+    }
+    return out;
+}
+
+void expect_status(const http_response& response,
+                   std::initializer_list<int> expected, std::string_view what)
+{
+    if (std::find(expected.begin(), expected.end(), response.status) !=
+        expected.end())
+        return;
+    throw error(status::bad_response,
+                fmt::format("{}: unexpected HTTP status {}", what,
+                            response.status));
+}
+
+session::session(std::string directory_url, services services_used,
+                 retry_policy retry)
+    : svc(services_used), policy(retry), directory_url_(std::move(directory_url))
+{
+    if (svc.http == nullptr || svc.keys == nullptr || svc.time == nullptr)
+        throw error(status::invalid_argument,
+                    "client needs a transport, a crypto provider and a clock");
+    if (directory_url_.rfind("https://", 0) != 0 &&
+        directory_url_.rfind("http://", 0) != 0)
+        throw error(status::invalid_argument,
+                    fmt::format("directory URL must start with https:// "
+                                "(got \"{}\")",
+                                printable(directory_url_)));
+}
+
+void session::log(log_level level, std::string_view category,
+                  std::string_view message)
+{
+    if (svc.log != nullptr)
+        svc.log->log(level, category, message);
+}
+
+http_response session::send(http_request request, std::string_view what)
+{
+    log(log_level::debug, "http", fmt::format("{} {}", request.method,
+                                              request.url));
+    http_response response;
+    try {
+        response = svc.http->send(request);
+    } catch (const error& e) {
+        throw error(e.code(), fmt::format("{}: {}", what, e.what()));
+    }
+    log(log_level::debug, "http",
+        fmt::format("{} {} -> {}", request.method, request.url,
+                    response.status));
+    nonces_.add_from(response);
+    return response;
+}
+
+const directory& session::dir()
+{
+    if (dir_)
+        return *dir_;
+
+    http_request request{"GET", directory_url_, {}, {}};
+    http_response response = send(std::move(request), "directory");
+    if (response.status != 200)
+        throw error(status::http_error,
+                    fmt::format("directory: HTTP {} from {}", response.status,
+                                printable(directory_url_)));
+    dir_ = parse_directory(parse_object(response.body, "directory"));
+    return *dir_;
+}
+
+std::string session::fresh_nonce()
+{
+    if (auto nonce = nonces_.take())
+        return *nonce;
+
+    log(log_level::debug, "nonce", "pool empty, asking newNonce");
+    http_request request{"HEAD", dir().new_nonce, {}, {}};
+    http_response response = send(std::move(request), "newNonce");
+    if (response.status != 200 && response.status != 204)
+        throw error(status::http_error,
+                    fmt::format("newNonce: HTTP {}", response.status));
+    if (auto nonce = nonces_.take())
+        return *nonce;
+    throw error(status::bad_response, "newNonce: no Replay-Nonce header");
+}
+
+void session::set_account(const private_key& key, std::string kid)
+{
+    key_ = &key;
+    kid_ = std::move(kid);
+    thumbprint_.clear();
+}
+
+const private_key& session::account_key() const
+{
+    if (key_ == nullptr)
+        throw error(status::invalid_argument, "no account key in use");
+    return *key_;
+}
+
+std::string session::thumbprint()
+{
+    if (thumbprint_.empty())
+        thumbprint_ = jwk_thumbprint(*svc.keys, svc.keys->jwk(account_key()));
+    return thumbprint_;
+}
+
+std::optional<clock::time_point> session::retry_after(const http_response& r)
+{
+    auto value = r.header("Retry-After");
+    if (!value)
+        return std::nullopt;
+    return parse_retry_after(*value, svc.time->now());
+}
+
+http_response session::post(const std::string& url,
+                            const std::optional<std::string>& payload,
+                            std::string_view what, key_id how,
+                            std::string_view accept)
+{
+    const private_key& key = account_key();
+    if (how == key_id::kid && kid_.empty())
+        throw error(status::invalid_argument,
+                    fmt::format("{}: no account registered", what));
+
+    for (int attempt = 0;; ++attempt) {
+        jws_header header{how == key_id::kid ? kid_ : std::string(),
+                          fresh_nonce(), url};
+        http_request request{"POST", url, {}, {}};
+        request.headers.push_back({"Content-Type", "application/jose+json"});
+        if (!accept.empty())
+            request.headers.push_back({"Accept", std::string(accept)});
+        request.body = sign_jws(*svc.keys, key, header, payload);
+
+        http_response response = send(std::move(request), what);
+        if (response.status < 400)
+            return response;
+
+        // RFC 8555 section 6.5: a badNonce answer carries a fresh nonce,
+        // already in the pool, so the retry costs one request.
+        bool bad_nonce = false;
+        if (is_problem_document(response)) {
+            boost::system::error_code ec;
+            auto value = json::parse(response.body, ec);
+            bad_nonce = !ec && value.is_object() &&
+                        status_for_problem_type(parse_problem(
+                            value.as_object(), response.status)
+                                                    .type) ==
+                            status::server_bad_nonce;
+        }
+        if (!bad_nonce)
+            fail(response, url, what);
+        if (attempt >= policy.bad_nonce_retries)
+            break;
+        log(log_level::debug, "nonce", "server refused the nonce, retrying");
+    }
+    throw error(status::nonce_retries_exhausted,
+                fmt::format("{}: server refused {} fresh nonces in a row",
+                            what, policy.bad_nonce_retries + 1));
+}
+
+void session::fail(const http_response& response, const std::string& url,
+                   std::string_view what)
+{
+    auto retry = retry_after(response);
+    if (!is_problem_document(response))
+        throw error(status::http_error,
+                    fmt::format("{}: HTTP {} from {}", what, response.status,
+                                printable(url)),
+                    problem{{}, {}, {}, response.status, {}}, retry);
+
+    boost::system::error_code ec;
+    auto value = json::parse(response.body, ec);
+    if (ec || !value.is_object())
+        throw error(status::bad_response,
+                    fmt::format("{}: HTTP {} with an unreadable problem "
+                                "document",
+                                what, response.status));
+
+    problem found = parse_problem(value.as_object(), response.status);
+    std::string detail = found.detail.empty()
+                             ? std::string(status_string(
+                                   status_for_problem_type(found.type)))
+                             : printable(found.detail);
+    std::string message = fmt::format("{}: {} ({})", what, detail,
+                                      printable(found.short_type()));
+    status code = status_for_problem_type(found.type);
+    throw error(code, message, std::move(found), retry);
+}
+
+} // namespace acme::detail

@@ -1,0 +1,323 @@
+#include "scripted_transport.hpp"
+
+#include "detail/base64url.hpp"
+
+#include <mbedtls/ecdsa.h>
+#include <mbedtls/sha256.h>
+
+#include <stdexcept>
+
+namespace acme::test {
+
+namespace json = boost::json;
+using detail::base64url_decode;
+using detail::base64url_encode;
+
+namespace {
+
+std::string decode_text(const json::object& obj, const char* member)
+{
+    const json::value* v = obj.if_contains(member);
+    if (v == nullptr || !v->is_string())
+        throw std::runtime_error(std::string("JWS lacks ") + member);
+    auto decoded = base64url_decode(v->as_string());
+    if (!decoded)
+        throw std::runtime_error(std::string("JWS ") + member +
+                                 " is not base64url");
+    return {decoded->begin(), decoded->end()};
+}
+
+public_jwk jwk_from_json(const json::object& obj)
+{
+    public_jwk jwk;
+    jwk.kty = json::value_to<std::string>(obj.at("kty"));
+    jwk.crv = json::value_to<std::string>(obj.at("crv"));
+    jwk.x = json::value_to<std::string>(obj.at("x"));
+    jwk.y = json::value_to<std::string>(obj.at("y"));
+    return jwk;
+}
+
+// Verifies an ES256 signature from first principles (the public point and
+// the raw r||s), independent of how the library produced it.
+bool es256_valid(const public_jwk& jwk, const std::string& input,
+                 const std::string& signature)
+{
+    auto x = base64url_decode(jwk.x);
+    auto y = base64url_decode(jwk.y);
+    if (jwk.crv != "P-256" || !x || !y || x->size() != 32 ||
+        y->size() != 32 || signature.size() != 64)
+        return false;
+
+    unsigned char hash[32];
+    mbedtls_sha256_ret(reinterpret_cast<const unsigned char*>(input.data()),
+                       input.size(), hash, 0);
+
+    mbedtls_ecp_group group;
+    mbedtls_ecp_point q;
+    mbedtls_mpi r, s;
+    mbedtls_ecp_group_init(&group);
+    mbedtls_ecp_point_init(&q);
+    mbedtls_mpi_init(&r);
+    mbedtls_mpi_init(&s);
+    auto sig = reinterpret_cast<const unsigned char*>(signature.data());
+    bool ok = mbedtls_ecp_group_load(&group, MBEDTLS_ECP_DP_SECP256R1) == 0 &&
+              mbedtls_mpi_read_binary(&q.X, x->data(), 32) == 0 &&
+              mbedtls_mpi_read_binary(&q.Y, y->data(), 32) == 0 &&
+              mbedtls_mpi_lset(&q.Z, 1) == 0 &&
+              mbedtls_mpi_read_binary(&r, sig, 32) == 0 &&
+              mbedtls_mpi_read_binary(&s, sig + 32, 32) == 0 &&
+              mbedtls_ecdsa_verify(&group, hash, 32, &q, &r, &s) == 0;
+    mbedtls_mpi_free(&s);
+    mbedtls_mpi_free(&r);
+    mbedtls_ecp_point_free(&q);
+    mbedtls_ecp_group_free(&group);
+    return ok;
+}
+
+} // namespace
+
+verified_jws verify_jws(const std::string& body, const public_jwk* jwk)
+{
+    json::value parsed = json::parse(body);
+    if (!parsed.is_object())
+        throw std::runtime_error("JWS is not a JSON object");
+    const json::object& jws = parsed.as_object();
+    if (jws.size() != 3)
+        throw std::runtime_error("flattened JWS has extra members");
+
+    verified_jws out;
+    std::string header_text = decode_text(jws, "protected");
+    out.header = json::parse(header_text).as_object();
+    out.payload = decode_text(jws, "payload");
+    std::string signature = decode_text(jws, "signature");
+
+    if (json::value_to<std::string>(out.header.at("alg")) != "ES256")
+        throw std::runtime_error("alg is not ES256");
+    bool has_jwk = out.header.contains("jwk");
+    if (has_jwk == out.header.contains("kid"))
+        throw std::runtime_error("header needs exactly one of jwk and kid");
+
+    public_jwk key = has_jwk ? jwk_from_json(out.header.at("jwk").as_object())
+                             : (jwk ? *jwk : public_jwk{});
+    std::string input = std::string(json::value_to<std::string>(
+                            jws.at("protected"))) +
+                        "." +
+                        json::value_to<std::string>(jws.at("payload"));
+    if (!es256_valid(key, input, signature))
+        throw std::runtime_error("signature does not verify");
+    return out;
+}
+
+fake_ca::fake_ca() = default;
+
+std::string fake_ca::nonce()
+{
+    std::string n = "nonce" + std::to_string(++next_nonce_);
+    issued_nonces_.insert(n);
+    return n;
+}
+
+http_response fake_ca::reply(int status, const json::value& body,
+                             std::vector<http_header> extra)
+{
+    http_response r;
+    r.status = status;
+    r.headers = std::move(extra);
+    r.headers.push_back({"Replay-Nonce", nonce()});
+    r.headers.push_back({"Content-Type", "application/json"});
+    r.body = json::serialize(body);
+    return r;
+}
+
+http_response fake_ca::problem(int status, const std::string& type,
+                               const std::string& detail)
+{
+    http_response r = reply(status, json::object{
+                                        {"type", type},
+                                        {"detail", detail},
+                                        {"status", status},
+                                    });
+    r.headers.back().value = "application/problem+json";
+    return r;
+}
+
+json::object fake_ca::authz_json(std::size_t index)
+{
+    const authz_state& a = authzs_[index];
+    std::string base_url = std::string(base) + "/authz/" +
+                           std::to_string(index);
+    json::object challenge{
+        {"type", "http-01"},
+        {"url", std::string(base) + "/chall/" + std::to_string(index)},
+        {"token", a.token},
+        {"status", a.status == "pending" && challenge_answers > 0
+                       ? "processing"
+                       : a.status},
+    };
+    if (a.status == "invalid")
+        challenge["error"] = json::object{
+            {"type", "urn:ietf:params:acme:error:connection"},
+            {"detail", "could not connect to " + a.name},
+        };
+    json::array challenges{
+        json::object{{"type", "dns-01"},
+                     {"url", base_url + "/dns"},
+                     {"token", a.token + "d"},
+                     {"status", "pending"}},
+        challenge,
+    };
+    return {{"identifier", json::object{{"type", "dns"}, {"value", a.name}}},
+            {"status", a.status},
+            {"challenges", challenges}};
+}
+
+json::object fake_ca::order_json()
+{
+    json::array ids, authz_urls;
+    for (std::size_t i = 0; i < names_.size(); ++i) {
+        ids.push_back(json::object{{"type", "dns"}, {"value", names_[i]}});
+        authz_urls.push_back(
+            json::string(std::string(base) + "/authz/" + std::to_string(i)));
+    }
+    json::object o{{"status", order_status_},
+                   {"identifiers", ids},
+                   {"authorizations", authz_urls},
+                   {"finalize", std::string(base) + "/finalize"}};
+    if (order_status_ == "valid")
+        o["certificate"] = std::string(base) + "/cert";
+    return o;
+}
+
+http_response fake_ca::handle(const http_request& request)
+{
+    const std::string& url = request.url;
+    if (request.method == "GET" && url == std::string(base) + "/dir") {
+        // No Replay-Nonce here, as RFC 8555 does not promise one: the
+        // client must then ask newNonce exactly once.
+        http_response r = reply(200, json::object{
+                              {"newNonce", std::string(base) + "/nonce"},
+                              {"newAccount", std::string(base) + "/acct"},
+                              {"newOrder", std::string(base) + "/order"},
+                              {"meta", json::object{{"termsOfService",
+                                                     "https://ca.test/tos"}}},
+                          });
+        r.headers.erase(r.headers.begin());
+        return r;
+    }
+    if (request.method == "HEAD" && url == std::string(base) + "/nonce") {
+        ++new_nonce_requests;
+        http_response r;
+        r.status = 200;
+        r.headers.push_back({"Replay-Nonce", nonce()});
+        return r;
+    }
+    if (request.method == "POST")
+        return signed_request(request);
+    http_response missing;
+    missing.status = 404;
+    return missing;
+}
+
+http_response fake_ca::signed_request(const http_request& request)
+{
+    const std::string& url = request.url;
+    verified_jws jws = verify_jws(request.body,
+                                  has_account_ ? &account_jwk_ : nullptr);
+    if (json::value_to<std::string>(jws.header.at("url")) != url)
+        throw std::runtime_error("JWS url differs from the request URL");
+    std::string n = json::value_to<std::string>(jws.header.at("nonce"));
+    if (issued_nonces_.erase(n) == 0)
+        throw std::runtime_error("nonce was never issued or reused: " + n);
+    posted_urls.push_back(url);
+
+    if (reject_nonces > 0) {
+        --reject_nonces;
+        ++bad_nonces_sent;
+        return problem(400, "urn:ietf:params:acme:error:badNonce",
+                       "JWS has an invalid anti-replay nonce");
+    }
+
+    if (url == std::string(base) + "/acct") {
+        account_jwk_ = jwk_from_json(jws.header.at("jwk").as_object());
+        has_account_ = true;
+        return reply(201, json::object{{"status", "valid"}},
+                     {{"Location", std::string(base) + "/acct/1"}});
+    }
+    if (json::value_to<std::string>(jws.header.at("kid")) !=
+        std::string(base) + "/acct/1")
+        throw std::runtime_error("wrong kid");
+
+    if (url == std::string(base) + "/order") {
+        json::object payload = json::parse(jws.payload).as_object();
+        for (const auto& id : payload.at("identifiers").as_array()) {
+            std::string name =
+                json::value_to<std::string>(id.as_object().at("value"));
+            names_.push_back(name);
+            authz_state a;
+            a.name = name;
+            a.token = "tok" + std::to_string(authzs_.size());
+            if (static_cast<int>(authzs_.size()) < already_valid)
+                a.status = "valid";
+            authzs_.push_back(a);
+        }
+        bool all_valid = true;
+        for (const auto& a : authzs_)
+            all_valid = all_valid && a.status == "valid";
+        order_status_ = all_valid ? "ready" : "pending";
+        return reply(201, order_json(),
+                     {{"Location", std::string(base) + "/order/1"}});
+    }
+    if (url.rfind(std::string(base) + "/authz/", 0) == 0) {
+        if (!jws.payload.empty())
+            throw std::runtime_error("authorization fetch is not "
+                                     "POST-as-GET");
+        std::size_t index = std::stoul(url.substr(url.rfind('/') + 1));
+        return reply(200, authz_json(index));
+    }
+    if (url.rfind(std::string(base) + "/chall/", 0) == 0) {
+        if (jws.payload != "{}")
+            throw std::runtime_error("challenge answer is not {}");
+        ++challenge_answers;
+        std::size_t index = std::stoul(url.substr(url.rfind('/') + 1));
+        return reply(200, authz_json(index).at("challenges").as_array()[1]);
+    }
+    if (url == std::string(base) + "/order/1") {
+        std::vector<http_header> extra;
+        if (!retry_after.empty())
+            extra.push_back({"Retry-After", retry_after});
+        ++polls_seen_;
+        if (order_status_ == "pending" && polls_seen_ > pending_polls) {
+            bool valid = !fail_validation;
+            for (auto& a : authzs_)
+                if (a.status == "pending")
+                    a.status = valid ? "valid" : "invalid";
+            order_status_ = valid ? "ready" : "invalid";
+            polls_seen_ = 0;
+        } else if (order_status_ == "processing" &&
+                   polls_seen_ > processing_polls) {
+            order_status_ = "valid";
+        }
+        return reply(200, order_json(), extra);
+    }
+    if (url == std::string(base) + "/finalize") {
+        if (order_status_ != "ready")
+            return problem(403, "urn:ietf:params:acme:error:orderNotReady",
+                           "order is not ready");
+        csr = json::value_to<std::string>(
+            json::parse(jws.payload).as_object().at("csr"));
+        order_status_ = processing_polls > 0 ? "processing" : "valid";
+        polls_seen_ = 0;
+        return reply(200, order_json());
+    }
+    if (url == std::string(base) + "/cert") {
+        http_response r = reply(200, json::object{});
+        r.headers.back().value = "application/pem-certificate-chain";
+        r.body = "-----BEGIN CERTIFICATE-----\nMIIB\n"
+                 "-----END CERTIFICATE-----\n";
+        return r;
+    }
+    return problem(404, "urn:ietf:params:acme:error:malformed",
+                   "no such resource");
+}
+
+} // namespace acme::test

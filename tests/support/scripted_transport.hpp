@@ -1,0 +1,116 @@
+// Test doubles: a transport whose answers a test scripts, a clock that
+// only moves when the code under test sleeps, and a small scripted ACME
+// server for flows Pebble cannot produce (Retry-After, faults, exact
+// request counts). End-to-end tests use the real Pebble instead.
+#pragma once
+
+#include <acmekit/clock.hpp>
+#include <acmekit/crypto.hpp>
+#include <acmekit/transport.hpp>
+
+#include <boost/json.hpp>
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace acme::test {
+
+class scripted_transport final : public transport {
+public:
+    using handler_fn = std::function<http_response(const http_request&)>;
+
+    explicit scripted_transport(handler_fn handler)
+        : handler_(std::move(handler))
+    {
+    }
+
+    http_response send(const http_request& request) override
+    {
+        requests.push_back(request);
+        return handler_(request);
+    }
+
+    std::vector<http_request> requests;
+
+private:
+    handler_fn handler_;
+};
+
+class fake_clock final : public clock {
+public:
+    time_point now() override { return now_; }
+    void sleep_until(time_point when) override
+    {
+        sleeps.push_back(when);
+        if (when > now_)
+            now_ = when;
+    }
+
+    time_point now_ = std::chrono::system_clock::from_time_t(1700000000);
+    std::vector<time_point> sleeps;
+};
+
+/// A decoded and verified flattened JWS.
+struct verified_jws {
+    boost::json::object header;
+    std::string payload; ///< decoded; empty for POST-as-GET
+};
+
+/// Checks the JWS shape and its ES256 signature against the jwk in its
+/// header, or against jwk when the header has a kid. Throws
+/// std::runtime_error describing the first defect.
+verified_jws verify_jws(const std::string& body, const public_jwk* jwk);
+
+/// A minimal ACME server following RFC 8555, scripted by its fields.
+class fake_ca {
+public:
+    static constexpr const char* base = "https://ca.test";
+
+    fake_ca();
+    http_response handle(const http_request& request);
+
+    // Behaviour knobs.
+    int reject_nonces = 0;        ///< next N signed requests get badNonce
+    int pending_polls = 0;        ///< order polls still pending after answer
+    int processing_polls = 0;     ///< order polls still processing
+    std::string retry_after;      ///< sent on order polls when not empty
+    bool fail_validation = false; ///< challenges become invalid
+    int already_valid = 0;        ///< first N authorizations start valid
+
+    // What happened.
+    int new_nonce_requests = 0;
+    int bad_nonces_sent = 0;
+    int challenge_answers = 0;
+    std::vector<std::string> posted_urls;
+    std::string csr;
+
+private:
+    struct authz_state {
+        std::string name;
+        std::string token;
+        std::string status = "pending";
+    };
+
+    http_response reply(int status, const boost::json::value& body,
+                        std::vector<http_header> extra = {});
+    http_response problem(int status, const std::string& type,
+                          const std::string& detail);
+    std::string nonce();
+    boost::json::object order_json();
+    boost::json::object authz_json(std::size_t index);
+    http_response signed_request(const http_request& request);
+
+    int next_nonce_ = 0;
+    std::set<std::string> issued_nonces_;
+    public_jwk account_jwk_;
+    bool has_account_ = false;
+    std::vector<std::string> names_;
+    std::vector<authz_state> authzs_;
+    std::string order_status_ = "pending";
+    int polls_seen_ = 0;
+};
+
+} // namespace acme::test

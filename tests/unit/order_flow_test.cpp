@@ -1,0 +1,189 @@
+// The whole issuance against the scripted CA: the states Pebble reaches
+// only by chance (Retry-After, long processing, failed validation, exact
+// request counts) are forced here.
+#include <doctest/doctest.h>
+
+#include <acmekit/adapters/mbedtls_crypto.hpp>
+#include <acmekit/client.hpp>
+
+#include "scripted_transport.hpp"
+
+using namespace acme;
+using namespace std::chrono;
+
+namespace {
+
+class recording_solver final : public challenge_solver {
+public:
+    bool handles(const std::string& type) const override
+    {
+        return type == "http-01";
+    }
+    void present(const challenge_task& task) override
+    {
+        presented.push_back(task);
+        if (fail_present)
+            throw error(status::solver_failed, "cannot publish");
+    }
+    void cleanup(const challenge_task& task) noexcept override
+    {
+        cleaned.push_back(task.token);
+    }
+
+    bool fail_present = false;
+    std::vector<challenge_task> presented;
+    std::vector<std::string> cleaned;
+};
+
+struct fixture {
+    test::fake_ca ca;
+    test::scripted_transport http{
+        [this](const http_request& r) { return ca.handle(r); }};
+    mbedtls_crypto crypto;
+    test::fake_clock time;
+    std::unique_ptr<private_key> key = crypto.generate_key(key_type::ec_p256);
+    recording_solver solver;
+    client acme_client{std::string(test::fake_ca::base) + "/dir",
+                       {&http, &crypto, &time, nullptr}};
+
+    fixture() { acme_client.new_account(*key, {{}, true}); }
+
+    issued_certificate issue(std::vector<std::string> names)
+    {
+        issue_request request;
+        request.names = std::move(names);
+        return issue_certificate(acme_client, request, solver);
+    }
+
+    int posts_to(const std::string& url)
+    {
+        int n = 0;
+        for (const auto& u : ca.posted_urls)
+            n += u == url;
+        return n;
+    }
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(fixture, "two names are issued, solved together")
+{
+    issued_certificate cert = issue({"a.example.com", "b.example.com"});
+    CHECK(cert.chain_pem.rfind("-----BEGIN CERTIFICATE-----", 0) == 0);
+    CHECK(cert.certificate_url == "https://ca.test/cert");
+    CHECK(cert.key_pem.view().find("PRIVATE KEY") != std::string_view::npos);
+    CHECK_FALSE(ca.csr.empty());
+
+    REQUIRE(solver.presented.size() == 2);
+    CHECK(solver.presented[0].type == "http-01");
+    CHECK(solver.presented[0].key_authorization ==
+          "tok0." + acme_client.account_thumbprint());
+    CHECK(solver.cleaned == std::vector<std::string>{"tok0", "tok1"});
+    CHECK(ca.challenge_answers == 2);
+
+    // The order is polled, not each authorization: two fetches to find the
+    // challenges, then one order poll is enough here.
+    CHECK(posts_to("https://ca.test/authz/0") == 1);
+    CHECK(posts_to("https://ca.test/order/1") == 1);
+    CHECK(ca.new_nonce_requests == 1);
+}
+
+TEST_CASE_FIXTURE(fixture, "the first poll comes soon, then backs off")
+{
+    ca.pending_polls = 3;
+    clock::time_point start = time.now();
+    issue({"a.example.com"});
+    REQUIRE(time.sleeps.size() >= 4);
+    CHECK(time.sleeps[0] - start == retry_policy::default_first_poll);
+    auto gap1 = time.sleeps[1] - time.sleeps[0];
+    auto gap2 = time.sleeps[2] - time.sleeps[1];
+    CHECK(gap2 > gap1);
+}
+
+TEST_CASE_FIXTURE(fixture, "Retry-After sets the next poll time")
+{
+    ca.pending_polls = 1;
+    ca.retry_after = "7";
+    issue({"a.example.com"});
+    REQUIRE(time.sleeps.size() >= 2);
+    CHECK(time.sleeps[1] - time.sleeps[0] == seconds(7));
+}
+
+TEST_CASE_FIXTURE(fixture, "processing orders are polled until valid")
+{
+    ca.processing_polls = 4;
+    issued_certificate cert = issue({"a.example.com"});
+    CHECK_FALSE(cert.chain_pem.empty());
+    CHECK(posts_to("https://ca.test/order/1") >= 5);
+}
+
+TEST_CASE_FIXTURE(fixture, "valid authorizations are not solved again")
+{
+    ca.already_valid = 1;
+    issue({"a.example.com", "b.example.com"});
+    REQUIRE(solver.presented.size() == 1);
+    CHECK(solver.presented[0].identifier == "b.example.com");
+    CHECK(ca.challenge_answers == 1);
+}
+
+TEST_CASE_FIXTURE(fixture, "an order with nothing to solve goes to finalize")
+{
+    ca.already_valid = 2;
+    issue({"a.example.com", "b.example.com"});
+    CHECK(solver.presented.empty());
+    CHECK(ca.challenge_answers == 0);
+}
+
+TEST_CASE_FIXTURE(fixture, "failed validation reports the challenge problem")
+{
+    ca.fail_validation = true;
+    try {
+        issue({"a.example.com"});
+        FAIL("no error");
+    } catch (const error& e) {
+        CHECK(e.code() == status::authorization_invalid);
+        REQUIRE(e.server_problem());
+        CHECK(e.server_problem()->short_type() == "connection");
+        CHECK(std::string(e.what()).find("a.example.com") !=
+              std::string::npos);
+    }
+    CHECK(solver.cleaned == std::vector<std::string>{"tok0"});
+}
+
+TEST_CASE_FIXTURE(fixture, "cleanup runs even when present fails")
+{
+    solver.fail_present = true;
+    CHECK_THROWS_AS(issue({"a.example.com", "b.example.com"}), error);
+    CHECK(solver.cleaned == std::vector<std::string>{"tok0"});
+    CHECK(ca.challenge_answers == 0);
+}
+
+TEST_CASE_FIXTURE(fixture, "a CA that never finishes hits the deadline")
+{
+    ca.pending_polls = 1000000;
+    clock::time_point start = time.now();
+    try {
+        issue({"a.example.com"});
+        FAIL("no error");
+    } catch (const error& e) {
+        CHECK(e.code() == status::timeout);
+    }
+    CHECK(time.now() - start <= retry_policy::default_poll_deadline);
+    CHECK(solver.cleaned.size() == 1);
+}
+
+TEST_CASE_FIXTURE(fixture, "bad names fail before any request")
+{
+    std::size_t before = http.requests.size();
+    CHECK_THROWS_AS(issue({"ok.example.com", "bad_name..example"}), error);
+    CHECK_THROWS_AS(issue({"a.example.com", "A.example.com"}), error);
+    CHECK_THROWS_AS(issue({}), error);
+    CHECK(http.requests.size() == before);
+}
+
+TEST_CASE_FIXTURE(fixture, "badNonce during the flow is absorbed")
+{
+    ca.reject_nonces = 2;
+    CHECK_NOTHROW(issue({"a.example.com"}));
+    CHECK(ca.bad_nonces_sent == 2);
+}
