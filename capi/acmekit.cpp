@@ -95,9 +95,10 @@ void record(acme_client* client, const acme::error& e)
     if (e.server_problem())
         client->last_problem = acme_problem{*e.server_problem()};
     if (e.retry_after())
-        client->last_retry_after = std::chrono::duration_cast<
-            std::chrono::seconds>(e.retry_after()->time_since_epoch())
-                                       .count();
+        client->last_retry_after =
+            std::chrono::duration_cast<std::chrono::seconds>(
+                e.retry_after()->time_since_epoch())
+                .count();
 }
 
 // Runs body, turning every exception into a status and, when a client is
@@ -175,16 +176,14 @@ char* copy_secret(const acme::secret_bytes& secret)
     return out;
 }
 
-const acme::subproblem* subproblem_at(const acme_problem* problem,
-                                      size_t index)
+const acme::subproblem* subproblem_at(const acme_problem* problem, size_t index)
 {
     if (problem == nullptr || index >= problem->value.subproblems.size())
         return nullptr;
     return &problem->value.subproblems[index];
 }
 
-std::unique_ptr<acme::transport> make_transport(
-    const acme_client_options& opts)
+std::unique_ptr<acme::transport> make_transport(const acme_client_options& opts)
 {
 #ifdef ACMEKIT_WITH_HTTPLIB
     acme::httplib_transport_options http;
@@ -208,8 +207,7 @@ void require_open(const acme_client* client)
 {
     if (client->core == nullptr)
         throw acme::error(acme::status::invalid_argument,
-                          "the client failed to open: " +
-                              client->open_error);
+                          "the client failed to open: " + client->open_error);
 }
 
 } // namespace
@@ -249,13 +247,12 @@ acme_status acme_client_new(acme_client** out,
         client->crypto = std::make_shared<acme::mbedtls_crypto>();
         client->transport = make_transport(opts);
         if (opts.log != nullptr)
-            client->logger = std::make_unique<c_logger>(
-                opts.log, opts.log_user, opts.max_log_level);
+            client->logger = std::make_unique<c_logger>(opts.log, opts.log_user,
+                                                        opts.max_log_level);
 
         acme::services svc{client->transport.get(), client->crypto.get(),
                            &client->clock, client->logger.get()};
-        client->core =
-            std::make_unique<acme::client>(opts.directory_url, svc);
+        client->core = std::make_unique<acme::client>(opts.directory_url, svc);
     });
     if (status != ACME_OK)
         client->open_error = client->last_error;
@@ -443,8 +440,8 @@ const char* acme_step_name(acme_step step)
 
 namespace {
 
-std::unique_ptr<acme::challenge_solver> make_solver(
-    const acme_issue_options& opts)
+std::unique_ptr<acme::challenge_solver>
+make_solver(const acme_issue_options& opts)
 {
     if (opts.http01_publish != nullptr || opts.http01_withdraw != nullptr) {
         require(opts.http01_publish != nullptr &&
@@ -483,8 +480,7 @@ std::unique_ptr<acme::challenge_solver> make_solver(
 
 } // namespace
 
-acme_status acme_certificate_issue(acme_certificate** out,
-                                   acme_client* client,
+acme_status acme_certificate_issue(acme_certificate** out, acme_client* client,
                                    const acme_issue_options* options)
 {
     if (out == nullptr || client == nullptr)

@@ -36,7 +36,7 @@ extern "C" {
 #define ACME_VERSION_MINOR 1
 #define ACME_VERSION_PATCH 0
 /* MAJOR * 10000 + MINOR * 100 + PATCH, for compile-time comparisons. */
-#define ACME_VERSION_NUMBER                                                  \
+#define ACME_VERSION_NUMBER                                                    \
     (ACME_VERSION_MAJOR * 10000 + ACME_VERSION_MINOR * 100 + ACME_VERSION_PATCH)
 
 /* The library's version as "MAJOR.MINOR.PATCH"; a static string. */
@@ -139,9 +139,11 @@ typedef struct acme_client_options {
     acme_log_level max_log_level;
 } acme_client_options;
 
-#define ACME_CLIENT_OPTIONS_INIT                                             \
-    { sizeof(acme_client_options), NULL, NULL, 0, 0, NULL, NULL,             \
-      ACME_LOG_INFO }
+#define ACME_CLIENT_OPTIONS_INIT                                               \
+    {                                                                          \
+        sizeof(acme_client_options), NULL, NULL, 0, 0, NULL, NULL,             \
+            ACME_LOG_INFO                                                      \
+    }
 
 /*
  * Makes a client for one CA. The strings in options are copied; nothing is
@@ -173,8 +175,8 @@ ACME_API const char* acme_client_terms_of_service(const acme_client* client);
 typedef struct acme_problem acme_problem;
 
 /* The last failure's problem document, or NULL when the server sent none. */
-ACME_API const acme_problem* acme_client_last_problem(
-    const acme_client* client);
+ACME_API const acme_problem*
+acme_client_last_problem(const acme_client* client);
 
 /* When the server asked to be tried again (Retry-After), as seconds since
    the Unix epoch; 0 when it did not say. */
@@ -188,12 +190,12 @@ ACME_API const char* acme_problem_detail(const acme_problem* problem);
 ACME_API int acme_problem_http_status(const acme_problem* problem);
 ACME_API size_t acme_problem_subproblem_count(const acme_problem* problem);
 /* Subproblem fields; "" for an index out of range; never NULL. */
-ACME_API const char* acme_problem_subproblem_type(
-    const acme_problem* problem, size_t index);
-ACME_API const char* acme_problem_subproblem_detail(
-    const acme_problem* problem, size_t index);
-ACME_API const char* acme_problem_subproblem_identifier(
-    const acme_problem* problem, size_t index);
+ACME_API const char* acme_problem_subproblem_type(const acme_problem* problem,
+                                                  size_t index);
+ACME_API const char* acme_problem_subproblem_detail(const acme_problem* problem,
+                                                    size_t index);
+ACME_API const char*
+acme_problem_subproblem_identifier(const acme_problem* problem, size_t index);
 
 /* ---- Keys ------------------------------------------------------------- */
 
@@ -236,17 +238,19 @@ typedef struct acme_account_options {
     int terms_of_service_agreed;
 } acme_account_options;
 
-#define ACME_ACCOUNT_OPTIONS_INIT                                            \
-    { sizeof(acme_account_options), NULL, 0, 0 }
+#define ACME_ACCOUNT_OPTIONS_INIT                                              \
+    {                                                                          \
+        sizeof(acme_account_options), NULL, 0, 0                               \
+    }
 
 /*
  * Registers the account for key, or finds the one that exists for it, and
  * uses it for every later request of this client. The client keeps a
  * reference to key: free the key only after the client.
  */
-ACME_API acme_status acme_account_register(
-    acme_client* client, const acme_key* key,
-    const acme_account_options* options);
+ACME_API acme_status acme_account_register(acme_client* client,
+                                           const acme_key* key,
+                                           const acme_account_options* options);
 
 /* The account URL in use, or NULL. Valid until the next account call. */
 ACME_API const char* acme_client_account_url(const acme_client* client);
@@ -268,8 +272,7 @@ typedef enum acme_step {
 ACME_API const char* acme_step_name(acme_step step);
 
 /* Called as each step starts; text is valid only during the call. */
-typedef void (*acme_progress_fn)(void* user, acme_step step,
-                                 const char* text);
+typedef void (*acme_progress_fn)(void* user, acme_step step, const char* text);
 
 /*
  * HTTP-01 through the host's own web server: publish must make
@@ -286,7 +289,7 @@ typedef void (*acme_http01_withdraw_fn)(void* user, const char* identifier,
                                         const char* token);
 
 typedef struct acme_issue_options {
-    size_t size; /* sizeof(acme_issue_options), set by _INIT */
+    size_t size;              /* sizeof(acme_issue_options), set by _INIT */
     const char* const* names; /* DNS names; the first becomes the CN */
     size_t name_count;
     acme_key_type certificate_key_type;
@@ -301,9 +304,11 @@ typedef struct acme_issue_options {
     void* progress_user;
 } acme_issue_options;
 
-#define ACME_ISSUE_OPTIONS_INIT                                              \
-    { sizeof(acme_issue_options), NULL, 0, ACME_KEY_EC_P256, NULL, 0, NULL,  \
-      NULL, NULL, NULL, NULL }
+#define ACME_ISSUE_OPTIONS_INIT                                                \
+    {                                                                          \
+        sizeof(acme_issue_options), NULL, 0, ACME_KEY_EC_P256, NULL, 0, NULL,  \
+            NULL, NULL, NULL, NULL                                             \
+    }
 
 /* An issued certificate with its new private key. */
 typedef struct acme_certificate acme_certificate;
@@ -318,13 +323,13 @@ ACME_API acme_status acme_certificate_issue(acme_certificate** out,
                                             const acme_issue_options* options);
 
 /* The PEM chain, leaf first. Valid as long as the certificate. */
-ACME_API const char* acme_certificate_chain_pem(
-    const acme_certificate* certificate);
+ACME_API const char*
+acme_certificate_chain_pem(const acme_certificate* certificate);
 /* The certificate's URL at the CA. Valid as long as the certificate. */
 ACME_API const char* acme_certificate_url(const acme_certificate* certificate);
 /* The certificate's private key, owned by the certificate. */
-ACME_API const acme_key* acme_certificate_key(
-    const acme_certificate* certificate);
+ACME_API const acme_key*
+acme_certificate_key(const acme_certificate* certificate);
 ACME_API void acme_certificate_free(acme_certificate* certificate);
 
 #ifdef __cplusplus

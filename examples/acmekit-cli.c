@@ -105,8 +105,7 @@ static int parse_port(const char* text, int* port)
 
     errno = 0;
     value = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || value < 1 ||
-        value > 65535)
+    if (errno != 0 || end == text || *end != '\0' || value < 1 || value > 65535)
         return -1;
     *port = (int)value;
     return 0;
@@ -234,8 +233,8 @@ out:
     return result;
 }
 
-static int write_key(acme_client* client, const acme_key* key,
-                     const char* dir, const char* name)
+static int write_key(acme_client* client, const acme_key* key, const char* dir,
+                     const char* name)
 {
     char* pem = NULL;
     size_t length = 0;
@@ -290,8 +289,7 @@ static void wipe_free(char* data, size_t length)
 }
 
 /* Loads the account key from the output folder or makes a new one. */
-static acme_key* account_key(acme_client* client, const char* dir,
-                             int* is_new)
+static acme_key* account_key(acme_client* client, const char* dir, int* is_new)
 {
     size_t length = 0;
     int failed = 0;
@@ -393,8 +391,8 @@ static int issue(acme_client* client, const struct cli_options* opts)
     chain = acme_certificate_chain_pem(cert);
     if (write_key(client, acme_certificate_key(cert), opts->out_dir,
                   "certificate.key") != 0 ||
-        write_file_atomic(opts->out_dir, "fullchain.pem", chain,
-                          strlen(chain), 0644) != 0)
+        write_file_atomic(opts->out_dir, "fullchain.pem", chain, strlen(chain),
+                          0644) != 0)
         goto out;
     step("saved", opts->out_dir);
     result = 0;

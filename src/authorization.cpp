@@ -49,9 +49,9 @@ authorization_status parse_authorization_status(const std::string& text)
           authorization_status::expired, authorization_status::revoked})
         if (text == to_string(value))
             return value;
-    throw error(status::bad_response,
-                fmt::format("authorization: unknown status \"{}\"",
-                            printable(text)));
+    throw error(
+        status::bad_response,
+        fmt::format("authorization: unknown status \"{}\"", printable(text)));
 }
 
 challenge_status parse_challenge_status(const std::string& text)
@@ -60,9 +60,9 @@ challenge_status parse_challenge_status(const std::string& text)
                        challenge_status::valid, challenge_status::invalid})
         if (text == to_string(value))
             return value;
-    throw error(status::bad_response,
-                fmt::format("challenge: unknown status \"{}\"",
-                            printable(text)));
+    throw error(
+        status::bad_response,
+        fmt::format("challenge: unknown status \"{}\"", printable(text)));
 }
 
 challenge parse_challenge(const json::object& obj)
@@ -82,8 +82,7 @@ authorization parse_authorization(const json::object& obj, std::string url)
     constexpr std::string_view what = "authorization";
     authorization result;
     result.url = std::move(url);
-    result.status =
-        parse_authorization_status(get_string(obj, "status", what));
+    result.status = parse_authorization_status(get_string(obj, "status", what));
     result.expires = get_optional_string(obj, "expires", what);
 
     const json::value* id = obj.if_contains("identifier");
@@ -114,8 +113,7 @@ authorization parse_authorization(const json::object& obj, std::string url)
 
 polled<authorization> client::fetch_authorization(const std::string& url)
 {
-    http_response response = session_->post(url, std::nullopt,
-                                            "authorization");
+    http_response response = session_->post(url, std::nullopt, "authorization");
     detail::expect_status(response, {200}, "authorization");
     return {detail::parse_authorization(
                 detail::parse_object(response.body, "authorization"), url),

@@ -53,8 +53,7 @@ std::string base64url_encode(const void* data, std::size_t size)
     return out;
 }
 
-std::optional<std::vector<std::uint8_t>> base64url_decode(
-    std::string_view text)
+std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view text)
 {
     while (!text.empty() && text.back() == '=')
         text.remove_suffix(1);
@@ -73,7 +72,8 @@ std::optional<std::vector<std::uint8_t>> base64url_decode(
         bit_count += 6;
         if (bit_count >= 8) {
             bit_count -= 8;
-            out.push_back(static_cast<std::uint8_t>((bits >> bit_count) & 0xff));
+            out.push_back(
+                static_cast<std::uint8_t>((bits >> bit_count) & 0xff));
         }
     }
     return out;

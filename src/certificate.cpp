@@ -16,8 +16,8 @@ std::string client::download_certificate(const std::string& url)
 {
     // Section 7.4.2: POST-as-GET, asking for the PEM chain.
     http_response response =
-        session_->post(url, std::nullopt, "certificate",
-                       detail::key_id::kid, "application/pem-certificate-chain");
+        session_->post(url, std::nullopt, "certificate", detail::key_id::kid,
+                       "application/pem-certificate-chain");
     detail::expect_status(response, {200}, "certificate");
 
     if (response.body.compare(0, pem_begin.size(), pem_begin) != 0)

@@ -5,8 +5,8 @@
 namespace acme {
 
 client::client(std::string directory_url, services svc, retry_policy policy)
-    : session_(std::make_unique<detail::session>(std::move(directory_url),
-                                                 svc, policy))
+    : session_(std::make_unique<detail::session>(std::move(directory_url), svc,
+                                                 policy))
 {
 }
 

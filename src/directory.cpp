@@ -22,7 +22,8 @@ directory parse_directory(const json::object& obj)
         get_optional_string(meta_obj, "termsOfService", what);
     dir.website = get_optional_string(meta_obj, "website", what);
     dir.caa_identities = get_string_array(meta_obj, "caaIdentities", what);
-    if (const json::value* ear = meta_obj.if_contains("externalAccountRequired");
+    if (const json::value* ear =
+            meta_obj.if_contains("externalAccountRequired");
         ear != nullptr && ear->is_bool())
         dir.external_account_required = ear->as_bool();
     return dir;

@@ -22,8 +22,8 @@ std::optional<std::string> http_response::header(std::string_view name) const
     return std::nullopt;
 }
 
-std::vector<std::string> http_response::headers_named(
-    std::string_view name) const
+std::vector<std::string>
+http_response::headers_named(std::string_view name) const
 {
     std::vector<std::string> values;
     for (const http_header& h : headers)

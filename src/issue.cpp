@@ -37,9 +37,7 @@ struct pending_challenge {
 // when validation ends or when the issuance unwinds.
 class presented_challenges {
 public:
-    explicit presented_challenges(challenge_solver& solver) : solver_(solver)
-    {
-    }
+    explicit presented_challenges(challenge_solver& solver) : solver_(solver) {}
     ~presented_challenges() { cleanup_all(); }
     presented_challenges(const presented_challenges&) = delete;
     presented_challenges& operator=(const presented_challenges&) = delete;
@@ -113,8 +111,7 @@ void issuance::check_names() const
     }
 }
 
-std::vector<pending_challenge> issuance::collect_challenges(
-    const order& placed)
+std::vector<pending_challenge> issuance::collect_challenges(const order& placed)
 {
     std::vector<pending_challenge> result;
     std::string thumbprint = client_.account_thumbprint();
@@ -186,11 +183,11 @@ void issuance::explain_invalid(const order& failed)
         for (const challenge& c : authz.challenges) {
             if (c.status != challenge_status::invalid || !c.error)
                 continue;
-            std::string message = fmt::format(
-                "validation of {} failed: {} ({})",
-                detail::printable(authz.id.value),
-                detail::printable(c.error->detail),
-                detail::printable(c.error->short_type()));
+            std::string message =
+                fmt::format("validation of {} failed: {} ({})",
+                            detail::printable(authz.id.value),
+                            detail::printable(c.error->detail),
+                            detail::printable(c.error->short_type()));
             throw error(status::authorization_invalid, message, *c.error);
         }
     }

@@ -24,9 +24,9 @@ namespace detail {
 
 order_status parse_order_status(const std::string& text)
 {
-    for (auto value : {order_status::pending, order_status::ready,
-                       order_status::processing, order_status::valid,
-                       order_status::invalid})
+    for (auto value :
+         {order_status::pending, order_status::ready, order_status::processing,
+          order_status::valid, order_status::invalid})
         if (text == to_string(value))
             return value;
     throw error(status::bad_response,
@@ -79,42 +79,39 @@ order client::new_order(const std::vector<identifier>& identifiers)
 
     boost::json::array list;
     for (const identifier& id : identifiers)
-        list.push_back(boost::json::object{{"type", id.type},
-                                           {"value", id.value}});
+        list.push_back(
+            boost::json::object{{"type", id.type}, {"value", id.value}});
     boost::json::object payload{{"identifiers", std::move(list)}};
 
-    http_response response =
-        session_->post(session_->dir().new_order,
-                       boost::json::serialize(payload), "newOrder");
+    http_response response = session_->post(
+        session_->dir().new_order, boost::json::serialize(payload), "newOrder");
     detail::expect_status(response, {201}, "newOrder");
 
     auto location = response.header("Location");
     if (!location || location->empty())
         throw error(status::bad_response,
                     "newOrder: no Location header with the order URL");
-    return detail::parse_order(
-        detail::parse_object(response.body, "newOrder"), *location);
+    return detail::parse_order(detail::parse_object(response.body, "newOrder"),
+                               *location);
 }
 
 polled<order> client::fetch_order(const std::string& url)
 {
     http_response response = session_->post(url, std::nullopt, "order");
     detail::expect_status(response, {200}, "order");
-    return {detail::parse_order(detail::parse_object(response.body, "order"),
-                                url),
-            session_->retry_after(response)};
+    return {
+        detail::parse_order(detail::parse_object(response.body, "order"), url),
+        session_->retry_after(response)};
 }
 
-polled<order> client::finalize_order(const order& current,
-                                     const bytes& csr_der)
+polled<order> client::finalize_order(const order& current, const bytes& csr_der)
 {
-    boost::json::object payload{
-        {"csr", detail::base64url_encode(csr_der)}};
+    boost::json::object payload{{"csr", detail::base64url_encode(csr_der)}};
     http_response response = session_->post(
         current.finalize, boost::json::serialize(payload), "finalize");
     detail::expect_status(response, {200}, "finalize");
-    return {detail::parse_order(
-                detail::parse_object(response.body, "finalize"), current.url),
+    return {detail::parse_order(detail::parse_object(response.body, "finalize"),
+                                current.url),
             session_->retry_after(response)};
 }
 

@@ -23,9 +23,7 @@ secret_bytes::secret_bytes(std::string_view text)
 {
 }
 
-secret_bytes::secret_bytes(const secret_bytes& other) : bytes_(other.bytes_)
-{
-}
+secret_bytes::secret_bytes(const secret_bytes& other) : bytes_(other.bytes_) {}
 
 secret_bytes::secret_bytes(secret_bytes&& other) noexcept
     : bytes_(std::move(other.bytes_))

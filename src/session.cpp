@@ -1,8 +1,8 @@
 #include "detail/session.hpp"
 
 #include "detail/directory.hpp"
-#include "detail/jws.hpp"
 #include "detail/json.hpp"
+#include "detail/jws.hpp"
 #include "detail/retry.hpp"
 
 #include <fmt/format.h>
@@ -46,14 +46,15 @@ void expect_status(const http_response& response,
     if (std::find(expected.begin(), expected.end(), response.status) !=
         expected.end())
         return;
-    throw error(status::bad_response,
-                fmt::format("{}: unexpected HTTP status {}", what,
-                            response.status));
+    throw error(
+        status::bad_response,
+        fmt::format("{}: unexpected HTTP status {}", what, response.status));
 }
 
 session::session(std::string directory_url, services services_used,
                  retry_policy retry)
-    : svc(services_used), policy(retry), directory_url_(std::move(directory_url))
+    : svc(services_used), policy(retry),
+      directory_url_(std::move(directory_url))
 {
     if (svc.http == nullptr || svc.keys == nullptr || svc.time == nullptr)
         throw error(status::invalid_argument,
@@ -75,8 +76,8 @@ void session::log(log_level level, std::string_view category,
 
 http_response session::send(http_request request, std::string_view what)
 {
-    log(log_level::debug, "http", fmt::format("{} {}", request.method,
-                                              request.url));
+    log(log_level::debug, "http",
+        fmt::format("{} {}", request.method, request.url));
     http_response response;
     try {
         response = svc.http->send(request);
@@ -179,11 +180,11 @@ http_response session::post(const std::string& url,
         if (is_problem_document(response)) {
             boost::system::error_code ec;
             auto value = json::parse(response.body, ec);
-            bad_nonce = !ec && value.is_object() &&
-                        status_for_problem_type(parse_problem(
-                            value.as_object(), response.status)
-                                                    .type) ==
-                            status::server_bad_nonce;
+            bad_nonce =
+                !ec && value.is_object() &&
+                status_for_problem_type(
+                    parse_problem(value.as_object(), response.status).type) ==
+                    status::server_bad_nonce;
         }
         if (!bad_nonce)
             fail(response, url, what);
@@ -192,8 +193,8 @@ http_response session::post(const std::string& url,
         log(log_level::debug, "nonce", "server refused the nonce, retrying");
     }
     throw error(status::nonce_retries_exhausted,
-                fmt::format("{}: server refused {} fresh nonces in a row",
-                            what, policy.bad_nonce_retries + 1));
+                fmt::format("{}: server refused {} fresh nonces in a row", what,
+                            policy.bad_nonce_retries + 1));
 }
 
 void session::fail(const http_response& response, const std::string& url,
@@ -215,12 +216,12 @@ void session::fail(const http_response& response, const std::string& url,
                                 what, response.status));
 
     problem found = parse_problem(value.as_object(), response.status);
-    std::string detail = found.detail.empty()
-                             ? std::string(status_string(
-                                   status_for_problem_type(found.type)))
-                             : printable(found.detail);
-    std::string message = fmt::format("{}: {} ({})", what, detail,
-                                      printable(found.short_type()));
+    std::string detail =
+        found.detail.empty()
+            ? std::string(status_string(status_for_problem_type(found.type)))
+            : printable(found.detail);
+    std::string message =
+        fmt::format("{}: {} ({})", what, detail, printable(found.short_type()));
     status code = status_for_problem_type(found.type);
     throw error(code, message, std::move(found), retry);
 }

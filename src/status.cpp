@@ -24,13 +24,10 @@ const char* status_string(status code) noexcept
     case status::no_supported_challenge:
         return "no challenge of a supported type offered";
     case status::solver_failed: return "challenge solver failed";
-    case status::nonce_retries_exhausted:
-        return "server kept rejecting nonces";
+    case status::nonce_retries_exhausted: return "server kept rejecting nonces";
     case status::cancelled: return "cancelled";
-    case status::server_account_does_not_exist:
-        return "account does not exist";
-    case status::server_already_revoked:
-        return "certificate already revoked";
+    case status::server_account_does_not_exist: return "account does not exist";
+    case status::server_already_revoked: return "certificate already revoked";
     case status::server_bad_csr: return "CSR refused by the server";
     case status::server_bad_nonce: return "nonce refused by the server";
     case status::server_bad_public_key:
@@ -61,8 +58,7 @@ const char* status_string(status code) noexcept
         return "contact URL scheme not supported";
     case status::server_unsupported_identifier:
         return "identifier type not supported";
-    case status::server_user_action_required:
-        return "user action required";
+    case status::server_user_action_required: return "user action required";
     case status::server_other: return "server problem";
     }
     return "unknown status";

@@ -36,7 +36,8 @@ struct new_account_options {
 };
 
 /// Result of one poll of a resource.
-template <typename Resource> struct polled {
+template <typename Resource>
+struct polled {
     Resource resource;
     /// When the server asked to be polled again (Retry-After), if it did.
     std::optional<clock::time_point> retry_after;

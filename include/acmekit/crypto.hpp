@@ -53,8 +53,7 @@ public:
     virtual std::unique_ptr<private_key> generate_key(key_type type) = 0;
 
     /// Loads a PEM private key (PKCS#8, SEC1 or PKCS#1).
-    virtual std::unique_ptr<private_key> load_key_pem(
-        std::string_view pem) = 0;
+    virtual std::unique_ptr<private_key> load_key_pem(std::string_view pem) = 0;
 
     /// The key as PEM text.
     virtual secret_bytes export_key_pem(const private_key& key) = 0;

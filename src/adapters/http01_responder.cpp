@@ -47,11 +47,10 @@ http01_responder::http01_responder(http01_responder_options options)
     : state_(std::make_unique<state>())
 {
     state_->options = std::move(options);
-    state_->server.Get(challenge_path,
-                       [s = state_.get()](const httplib::Request& req,
-                                          httplib::Response& res) {
-                           s->serve(req, res);
-                       });
+    state_->server.Get(
+        challenge_path,
+        [s = state_.get()](const httplib::Request& req,
+                           httplib::Response& res) { s->serve(req, res); });
 }
 
 http01_responder::~http01_responder()

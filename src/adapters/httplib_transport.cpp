@@ -50,12 +50,9 @@ status status_for(httplib::Error e)
     case httplib::Error::SSLServerVerification:
         return status::tls_verify_failed;
     case httplib::Error::SSLConnection:
-    case httplib::Error::SSLLoadingCerts:
-        return status::tls_failed;
-    case httplib::Error::ConnectionTimeout:
-        return status::timeout;
-    default:
-        return status::connect_failed;
+    case httplib::Error::SSLLoadingCerts: return status::tls_failed;
+    case httplib::Error::ConnectionTimeout: return status::timeout;
+    default: return status::connect_failed;
     }
 }
 
@@ -64,8 +61,7 @@ std::string describe(httplib::Error e, long verify_result)
     switch (e) {
     case httplib::Error::Connection:
         return "connection refused or host unreachable";
-    case httplib::Error::ConnectionTimeout:
-        return "connection timed out";
+    case httplib::Error::ConnectionTimeout: return "connection timed out";
     case httplib::Error::Read:
         return "connection closed while reading the response";
     case httplib::Error::Write:
@@ -73,14 +69,11 @@ std::string describe(httplib::Error e, long verify_result)
     case httplib::Error::SSLServerVerification:
         return fmt::format("server certificate not trusted ({})",
                            X509_verify_cert_error_string(verify_result));
-    case httplib::Error::SSLLoadingCerts:
-        return "could not load the CA file";
-    case httplib::Error::SSLConnection:
-        return "TLS handshake failed";
+    case httplib::Error::SSLLoadingCerts: return "could not load the CA file";
+    case httplib::Error::SSLConnection: return "TLS handshake failed";
     case httplib::Error::Canceled:
         return "response larger than the allowed size";
-    default:
-        return httplib::to_string(e);
+    default: return httplib::to_string(e);
     }
 }
 
@@ -137,8 +130,8 @@ http_response httplib_transport::send(const http_request& request)
     req.headers.emplace("User-Agent", state_->options.user_agent);
 
     std::string body;
-    req.content_receiver = [&body](const char* data, std::size_t size,
-                                   uint64_t, uint64_t) {
+    req.content_receiver = [&body](const char* data, std::size_t size, uint64_t,
+                                   uint64_t) {
         if (body.size() + size > max_body_size)
             return false;
         body.append(data, size);
@@ -148,10 +141,10 @@ http_response httplib_transport::send(const http_request& request)
     httplib::Response res;
     httplib::Error err = httplib::Error::Success;
     if (!client.send(req, res, err))
-        throw error(status_for(err),
-                    fmt::format("{}: {}", host_of(parts.origin),
-                                describe(err,
-                                         client.get_openssl_verify_result())));
+        throw error(
+            status_for(err),
+            fmt::format("{}: {}", host_of(parts.origin),
+                        describe(err, client.get_openssl_verify_result())));
 
     http_response response;
     response.status = res.status;

@@ -45,8 +45,7 @@ constexpr std::size_t max_common_name = 64;
     char text[160];
     mbedtls_strerror(ret, text, sizeof text);
     char code[24];
-    std::snprintf(code, sizeof code, " (-0x%04x)",
-                  static_cast<unsigned>(-ret));
+    std::snprintf(code, sizeof code, " (-0x%04x)", static_cast<unsigned>(-ret));
     throw error(status::crypto_error, std::string(what) + ": " + text + code);
 }
 
@@ -190,8 +189,7 @@ key_type detect_type(const mbedtls_pk_context* pk)
     if (type == MBEDTLS_PK_ECKEY || type == MBEDTLS_PK_ECDSA) {
         if (const curve_info* c = curve_of(pk))
             return c->type;
-        throw error(status::unsupported,
-                    "EC keys must be on P-256 or P-384");
+        throw error(status::unsupported, "EC keys must be on P-256 or P-384");
     }
 
     if (type == MBEDTLS_PK_RSA) {
@@ -271,10 +269,10 @@ bytes ecdsa_der_to_raw(unsigned char* der, std::size_t der_len,
     unsigned char* p = der;
     const unsigned char* end = der + der_len;
     std::size_t seq_len = 0;
-    check(mbedtls_asn1_get_tag(&p, end, &seq_len,
-                               MBEDTLS_ASN1_CONSTRUCTED |
-                                   MBEDTLS_ASN1_SEQUENCE),
-          "reading the ECDSA signature failed");
+    check(
+        mbedtls_asn1_get_tag(&p, end, &seq_len,
+                             MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE),
+        "reading the ECDSA signature failed");
     if (seq_len != static_cast<std::size_t>(end - p))
         bad_ecdsa_der();
 
@@ -335,8 +333,8 @@ std::size_t write_dns_name(unsigned char** p, unsigned char* start,
     std::size_t len =
         written(mbedtls_asn1_write_raw_buffer(p, start, text, name.size()));
     len += written(mbedtls_asn1_write_len(p, start, len));
-    len += written(mbedtls_asn1_write_tag(
-        p, start, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2));
+    len += written(
+        mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2));
     return len;
 }
 
@@ -434,8 +432,7 @@ std::unique_ptr<private_key> mbedtls_crypto::generate_key(key_type type)
     throw error(status::invalid_argument, "unknown key type");
 }
 
-std::unique_ptr<private_key> mbedtls_crypto::load_key_pem(
-    std::string_view pem)
+std::unique_ptr<private_key> mbedtls_crypto::load_key_pem(std::string_view pem)
 {
     if (pem.empty())
         throw error(status::invalid_argument, "empty private key PEM");
@@ -446,8 +443,7 @@ std::unique_ptr<private_key> mbedtls_crypto::load_key_pem(
     text.data()[pem.size()] = '\0';
 
     auto key = std::make_unique<mbedtls_key>();
-    check(mbedtls_pk_parse_key(key->pk(), text.data(), text.size(), nullptr,
-                               0),
+    check(mbedtls_pk_parse_key(key->pk(), text.data(), text.size(), nullptr, 0),
           "parsing the private key failed");
 
     key->set_type(detect_type(key->pk()));
@@ -488,8 +484,8 @@ bytes mbedtls_crypto::sign(const private_key& key, std::string_view data)
 
     unsigned char sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
     std::size_t sig_len = 0;
-    check(mbedtls_pk_sign(own.pk(), md, hash.data(), hash.size(), sig,
-                          &sig_len, &state::random, state_.get()),
+    check(mbedtls_pk_sign(own.pk(), md, hash.data(), hash.size(), sig, &sig_len,
+                          &state::random, state_.get()),
           "signing failed");
 
     if (c != nullptr)
@@ -517,9 +513,9 @@ bytes mbedtls_crypto::make_csr(const private_key& key,
     // and an unset subject is written as the empty Name.
     if (names.front().size() <= max_common_name) {
         std::string subject = "CN=" + names.front();
-        check(mbedtls_x509write_csr_set_subject_name(csr.get(),
-                                                     subject.c_str()),
-              "setting the CSR subject failed");
+        check(
+            mbedtls_x509write_csr_set_subject_name(csr.get(), subject.c_str()),
+            "setting the CSR subject failed");
     }
 
     check(mbedtls_x509write_csr_set_extension(
@@ -530,9 +526,8 @@ bytes mbedtls_crypto::make_csr(const private_key& key,
 
     // Key, signature and fixed fields take under 2 kB even for RSA-4096.
     bytes buf(4096 + 2 * san.size());
-    int len = check(mbedtls_x509write_csr_der(csr.get(), buf.data(),
-                                              buf.size(), &state::random,
-                                              state_.get()),
+    int len = check(mbedtls_x509write_csr_der(csr.get(), buf.data(), buf.size(),
+                                              &state::random, state_.get()),
                     "writing the CSR failed");
 
     // The DER ends where the buffer ends.
@@ -542,14 +537,11 @@ bytes mbedtls_crypto::make_csr(const private_key& key,
 const char* jws_algorithm(key_type type) noexcept
 {
     switch (type) {
-    case key_type::ec_p256:
-        return "ES256";
-    case key_type::ec_p384:
-        return "ES384";
+    case key_type::ec_p256: return "ES256";
+    case key_type::ec_p384: return "ES384";
     case key_type::rsa_2048:
     case key_type::rsa_3072:
-    case key_type::rsa_4096:
-        return "RS256";
+    case key_type::rsa_4096: return "RS256";
     }
     return "";
 }

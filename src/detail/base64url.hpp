@@ -24,7 +24,7 @@ inline std::string base64url_encode(const std::vector<std::uint8_t>& data)
 
 /// Decodes base64url; trailing "=" padding is accepted. Returns nothing for
 /// any character outside the alphabet or an impossible length.
-std::optional<std::vector<std::uint8_t>> base64url_decode(
-    std::string_view text);
+std::optional<std::vector<std::uint8_t>>
+base64url_decode(std::string_view text);
 
 } // namespace acme::detail

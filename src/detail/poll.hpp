@@ -23,8 +23,7 @@ auto poll_until(clock& time, const retry_policy& policy, std::string_view what,
     milliseconds wait = policy.first_poll;
 
     for (int polls = 0; polls < max_polls; ++polls) {
-        clock::time_point next =
-            retry_after ? *retry_after : time.now() + wait;
+        clock::time_point next = retry_after ? *retry_after : time.now() + wait;
         if (next > deadline)
             break;
         time.sleep_until(next);

@@ -44,8 +44,8 @@ bool es256_valid(const public_jwk& jwk, const std::string& input,
 {
     auto x = base64url_decode(jwk.x);
     auto y = base64url_decode(jwk.y);
-    if (jwk.crv != "P-256" || !x || !y || x->size() != 32 ||
-        y->size() != 32 || signature.size() != 64)
+    if (jwk.crv != "P-256" || !x || !y || x->size() != 32 || y->size() != 32 ||
+        signature.size() != 64)
         return false;
 
     unsigned char hash[32];
@@ -99,10 +99,9 @@ verified_jws verify_jws(const std::string& body, const public_jwk* jwk)
 
     public_jwk key = has_jwk ? jwk_from_json(out.header.at("jwk").as_object())
                              : (jwk ? *jwk : public_jwk{});
-    std::string input = std::string(json::value_to<std::string>(
-                            jws.at("protected"))) +
-                        "." +
-                        json::value_to<std::string>(jws.at("payload"));
+    std::string input =
+        std::string(json::value_to<std::string>(jws.at("protected"))) + "." +
+        json::value_to<std::string>(jws.at("payload"));
     if (!es256_valid(key, input, signature))
         throw std::runtime_error("signature does not verify");
     return out;
@@ -144,15 +143,14 @@ http_response fake_ca::problem(int status, const std::string& type,
 json::object fake_ca::authz_json(std::size_t index)
 {
     const authz_state& a = authzs_[index];
-    std::string base_url = std::string(base) + "/authz/" +
-                           std::to_string(index);
+    std::string base_url =
+        std::string(base) + "/authz/" + std::to_string(index);
     json::object challenge{
         {"type", "http-01"},
         {"url", std::string(base) + "/chall/" + std::to_string(index)},
         {"token", a.token},
-        {"status", a.status == "pending" && challenge_answers > 0
-                       ? "processing"
-                       : a.status},
+        {"status", a.status == "pending" && challenge_answers > 0 ? "processing"
+                                                                  : a.status},
     };
     if (a.status == "invalid")
         challenge["error"] = json::object{
@@ -194,13 +192,14 @@ http_response fake_ca::handle(const http_request& request)
     if (request.method == "GET" && url == std::string(base) + "/dir") {
         // No Replay-Nonce here, as RFC 8555 does not promise one: the
         // client must then ask newNonce exactly once.
-        http_response r = reply(200, json::object{
-                              {"newNonce", std::string(base) + "/nonce"},
-                              {"newAccount", std::string(base) + "/acct"},
-                              {"newOrder", std::string(base) + "/order"},
-                              {"meta", json::object{{"termsOfService",
-                                                     "https://ca.test/tos"}}},
-                          });
+        http_response r = reply(
+            200, json::object{
+                     {"newNonce", std::string(base) + "/nonce"},
+                     {"newAccount", std::string(base) + "/acct"},
+                     {"newOrder", std::string(base) + "/order"},
+                     {"meta",
+                      json::object{{"termsOfService", "https://ca.test/tos"}}},
+                 });
         r.headers.erase(r.headers.begin());
         return r;
     }
@@ -221,8 +220,8 @@ http_response fake_ca::handle(const http_request& request)
 http_response fake_ca::signed_request(const http_request& request)
 {
     const std::string& url = request.url;
-    verified_jws jws = verify_jws(request.body,
-                                  has_account_ ? &account_jwk_ : nullptr);
+    verified_jws jws =
+        verify_jws(request.body, has_account_ ? &account_jwk_ : nullptr);
     if (json::value_to<std::string>(jws.header.at("url")) != url)
         throw std::runtime_error("JWS url differs from the request URL");
     std::string n = json::value_to<std::string>(jws.header.at("nonce"));

@@ -19,8 +19,7 @@ TEST_CASE("a jwk-signed JWS has the ACME shape and verifies")
 
     test::verified_jws jws = test::verify_jws(body, nullptr);
     CHECK(json::value_to<std::string>(jws.header.at("alg")) == "ES256");
-    CHECK(json::value_to<std::string>(jws.header.at("nonce")) ==
-          "abc-nonce");
+    CHECK(json::value_to<std::string>(jws.header.at("nonce")) == "abc-nonce");
     CHECK(json::value_to<std::string>(jws.header.at("url")) ==
           "https://ca.test/new-acct");
     CHECK_FALSE(jws.header.contains("kid"));

@@ -46,14 +46,10 @@ bool is_ec(key_type type)
 std::size_t rsa_bytes(key_type type)
 {
     switch (type) {
-    case key_type::rsa_2048:
-        return 256;
-    case key_type::rsa_3072:
-        return 384;
-    case key_type::rsa_4096:
-        return 512;
-    default:
-        return 0;
+    case key_type::rsa_2048: return 256;
+    case key_type::rsa_3072: return 384;
+    case key_type::rsa_4096: return 512;
+    default: return 0;
     }
 }
 
@@ -65,16 +61,11 @@ std::size_t ec_bytes(key_type type)
 const char* type_name(key_type type)
 {
     switch (type) {
-    case key_type::ec_p256:
-        return "ec_p256";
-    case key_type::ec_p384:
-        return "ec_p384";
-    case key_type::rsa_2048:
-        return "rsa_2048";
-    case key_type::rsa_3072:
-        return "rsa_3072";
-    case key_type::rsa_4096:
-        return "rsa_4096";
+    case key_type::ec_p256: return "ec_p256";
+    case key_type::ec_p384: return "ec_p384";
+    case key_type::rsa_2048: return "rsa_2048";
+    case key_type::rsa_3072: return "rsa_3072";
+    case key_type::rsa_4096: return "rsa_4096";
     }
     return "?";
 }
@@ -482,8 +473,8 @@ TEST_CASE("signatures have the JWS size and verify")
         CAPTURE(type_name(type));
         const auto& key = shared_key(type);
         bytes sig = provider().sign(key, message);
-        std::size_t expected = is_ec(type) ? 2 * ec_bytes(type)
-                                           : rsa_bytes(type);
+        std::size_t expected =
+            is_ec(type) ? 2 * ec_bytes(type) : rsa_bytes(type);
         CHECK(sig.size() == expected);
         CHECK(verifies(key, message, sig));
 
@@ -511,8 +502,8 @@ TEST_CASE("a signature does not verify under another key of the same type")
 TEST_CASE("openssl agrees with the signatures")
 {
     temp_dir dir;
-    for (key_type type : {key_type::ec_p256, key_type::ec_p384,
-                          key_type::rsa_2048}) {
+    for (key_type type :
+         {key_type::ec_p256, key_type::ec_p384, key_type::rsa_2048}) {
         CAPTURE(type_name(type));
         const auto& key = shared_key(type);
         acme::secret_bytes pem = provider().export_key_pem(key);
@@ -541,9 +532,9 @@ TEST_CASE("openssl agrees with the signatures")
         bytes der = raw_to_der(sig);
         std::string sig_path = dir.file("sig.der");
         write_file(sig_path, der.data(), der.size());
-        auto checked = run("openssl dgst " + dgst + " -verify '" + pub_path +
-                           "' -signature '" + sig_path + "' '" + data_path +
-                           "'");
+        auto checked =
+            run("openssl dgst " + dgst + " -verify '" + pub_path +
+                "' -signature '" + sig_path + "' '" + data_path + "'");
         CHECK(checked.exit_status == 0);
         CHECK(checked.output.find("Verified OK") != std::string::npos);
     }
@@ -576,8 +567,7 @@ TEST_CASE("make_csr writes a request mbedTLS and openssl accept")
         CHECK(csr.version == 1);
         CHECK(csr.sig_md == MBEDTLS_MD_SHA256);
         char subject[256];
-        CHECK(mbedtls_x509_dn_gets(subject, sizeof subject, &csr.subject) >
-              0);
+        CHECK(mbedtls_x509_dn_gets(subject, sizeof subject, &csr.subject) > 0);
         CHECK(std::string(subject) == "CN=example.com");
 
         // The request must carry this key's public half.
@@ -594,8 +584,8 @@ TEST_CASE("make_csr writes a request mbedTLS and openssl accept")
         CHECK(result.output.find("Subject: CN = example.com\n") !=
               std::string::npos);
         CHECK(san_names(result.output) == with_dns_prefix(names));
-        std::string alg = is_ec(type) ? "ecdsa-with-SHA256"
-                                      : "sha256WithRSAEncryption";
+        std::string alg =
+            is_ec(type) ? "ecdsa-with-SHA256" : "sha256WithRSAEncryption";
         CHECK(result.output.find("Signature Algorithm: " + alg) !=
               std::string::npos);
     }
@@ -636,8 +626,8 @@ TEST_CASE("make_csr leaves the subject empty for a first name over 64")
 
 TEST_CASE("openssl rejects a CSR whose signature was altered")
 {
-    bytes der = provider().make_csr(shared_key(key_type::rsa_2048),
-                                    {"tamper.example"});
+    bytes der =
+        provider().make_csr(shared_key(key_type::rsa_2048), {"tamper.example"});
     der[der.size() - 10] ^= 0x01;
 
     temp_dir dir;
@@ -668,9 +658,8 @@ TEST_CASE("make_csr rejects unusable name lists")
 
 TEST_CASE("loading garbage PEM throws")
 {
-    std::string good(provider()
-                         .export_key_pem(shared_key(key_type::ec_p256))
-                         .view());
+    std::string good(
+        provider().export_key_pem(shared_key(key_type::ec_p256)).view());
     check_load_fails("");
     check_load_fails("not a key at all");
     check_load_fails("-----BEGIN PRIVATE KEY-----\n"
@@ -687,9 +676,8 @@ TEST_CASE("loading garbage PEM throws")
 
 TEST_CASE("a failed load does not echo the key text")
 {
-    std::string good(provider()
-                         .export_key_pem(shared_key(key_type::ec_p256))
-                         .view());
+    std::string good(
+        provider().export_key_pem(shared_key(key_type::ec_p256)).view());
     std::string truncated = good.substr(0, good.size() - 40);
     try {
         provider().load_key_pem(truncated);

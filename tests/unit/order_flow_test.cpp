@@ -144,8 +144,7 @@ TEST_CASE_FIXTURE(fixture, "failed validation reports the challenge problem")
         CHECK(e.code() == status::authorization_invalid);
         REQUIRE(e.server_problem());
         CHECK(e.server_problem()->short_type() == "connection");
-        CHECK(std::string(e.what()).find("a.example.com") !=
-              std::string::npos);
+        CHECK(std::string(e.what()).find("a.example.com") != std::string::npos);
     }
     CHECK(solver.cleaned == std::vector<std::string>{"tok0"});
 }

@@ -6,14 +6,30 @@ using acme::status;
 
 TEST_CASE("every RFC 8555 problem type has its own status")
 {
-    const char* types[] = {
-        "accountDoesNotExist", "alreadyRevoked", "badCSR", "badNonce",
-        "badPublicKey", "badRevocationReason", "badSignatureAlgorithm",
-        "caa", "compound", "connection", "dns", "externalAccountRequired",
-        "incorrectResponse", "invalidContact", "malformed", "orderNotReady",
-        "rateLimited", "rejectedIdentifier", "serverInternal", "tls",
-        "unauthorized", "unsupportedContact", "unsupportedIdentifier",
-        "userActionRequired"};
+    const char* types[] = {"accountDoesNotExist",
+                           "alreadyRevoked",
+                           "badCSR",
+                           "badNonce",
+                           "badPublicKey",
+                           "badRevocationReason",
+                           "badSignatureAlgorithm",
+                           "caa",
+                           "compound",
+                           "connection",
+                           "dns",
+                           "externalAccountRequired",
+                           "incorrectResponse",
+                           "invalidContact",
+                           "malformed",
+                           "orderNotReady",
+                           "rateLimited",
+                           "rejectedIdentifier",
+                           "serverInternal",
+                           "tls",
+                           "unauthorized",
+                           "unsupportedContact",
+                           "unsupportedIdentifier",
+                           "userActionRequired"};
     std::vector<status> seen;
     for (const char* t : types) {
         status s = acme::status_for_problem_type(
@@ -24,8 +40,7 @@ TEST_CASE("every RFC 8555 problem type has its own status")
     }
     CHECK(acme::status_for_problem_type("urn:ietf:params:acme:error:bogus") ==
           status::server_other);
-    CHECK(acme::status_for_problem_type("about:blank") ==
-          status::server_other);
+    CHECK(acme::status_for_problem_type("about:blank") == status::server_other);
 }
 
 TEST_CASE("a problem document is parsed with its subproblems")

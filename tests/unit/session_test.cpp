@@ -170,11 +170,9 @@ TEST_CASE("a directory URL must be http or https")
 {
     mbedtls_crypto crypto;
     test::fake_clock time;
-    test::scripted_transport none([](const http_request&) {
-        return http_response{};
-    });
-    CHECK_THROWS_AS(client("ftp://x.test/dir", {&none, &crypto, &time}),
-                    error);
+    test::scripted_transport none(
+        [](const http_request&) { return http_response{}; });
+    CHECK_THROWS_AS(client("ftp://x.test/dir", {&none, &crypto, &time}), error);
     CHECK_THROWS_AS(client("https://x.test/dir", {nullptr, &crypto, &time}),
                     error);
 }

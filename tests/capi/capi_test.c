@@ -1,0 +1,132 @@
+/*
+ * Exercises the C ABI from C without a server: the header must compile as
+ * strict C99, and every entry point must fail cleanly on bad input.
+ */
+#include <acmekit.h>
+
+#include <stdio.h>
+#include <string.h>
+
+static int failures;
+
+#define EXPECT(cond)                                                           \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__,        \
+                    #cond);                                                    \
+            ++failures;                                                        \
+        }                                                                      \
+    } while (0)
+
+static void test_version(void)
+{
+    char expected[32];
+    snprintf(expected, sizeof expected, "%d.%d.%d", ACME_VERSION_MAJOR,
+             ACME_VERSION_MINOR, ACME_VERSION_PATCH);
+    EXPECT(strcmp(acme_version(), expected) == 0);
+    EXPECT(acme_version_number() == ACME_VERSION_NUMBER);
+}
+
+static void test_strerror(void)
+{
+    int code;
+    EXPECT(strcmp(acme_strerror(ACME_OK), "success") == 0);
+    EXPECT(strcmp(acme_strerror(ACME_E_SERVER_RATE_LIMITED), "rate limited") ==
+           0);
+    for (code = 0; code <= ACME_E_SERVER_OTHER; ++code)
+        EXPECT(acme_strerror((acme_status)code) != NULL);
+    EXPECT(strcmp(acme_strerror((acme_status)9999), "unknown status") == 0);
+}
+
+static void test_free_null(void)
+{
+    acme_client_free(NULL);
+    acme_key_free(NULL);
+    acme_certificate_free(NULL);
+    acme_secret_free(NULL);
+    EXPECT(strcmp(acme_client_last_error(NULL), "") == 0);
+    EXPECT(acme_client_last_problem(NULL) == NULL);
+}
+
+static void test_bad_options(void)
+{
+    acme_client_options options = ACME_CLIENT_OPTIONS_INIT;
+    acme_client* client = NULL;
+
+    EXPECT(acme_client_new(NULL, &options) == ACME_E_INVALID_ARGUMENT);
+
+    options.size = 0;
+    EXPECT(acme_client_new(&client, &options) == ACME_E_INVALID_ARGUMENT);
+    EXPECT(client != NULL);
+    EXPECT(strstr(acme_client_last_error(client), "_INIT") != NULL);
+    /* A client that failed to open refuses work with the same reason. */
+    EXPECT(acme_client_fetch_directory(client) == ACME_E_INVALID_ARGUMENT);
+    EXPECT(strstr(acme_client_last_error(client), "failed to open") != NULL);
+    acme_client_free(client);
+
+    options.size = sizeof options;
+    options.directory_url = "ftp://ca.example/dir";
+    EXPECT(acme_client_new(&client, &options) == ACME_E_INVALID_ARGUMENT);
+    EXPECT(strstr(acme_client_last_error(client), "https://") != NULL);
+    acme_client_free(client);
+
+    options.directory_url = "https://127.0.0.1:1/dir";
+    options.ca_file = "/nonexistent/ca.pem";
+    EXPECT(acme_client_new(&client, &options) == ACME_E_IO);
+    EXPECT(strstr(acme_client_last_error(client), "/nonexistent/ca.pem") !=
+           NULL);
+    acme_client_free(client);
+}
+
+static void test_keys(void)
+{
+    acme_client_options options = ACME_CLIENT_OPTIONS_INIT;
+    acme_client* client = NULL;
+    acme_key* key = NULL;
+    acme_key* again = NULL;
+    char* pem = NULL;
+    size_t length = 0;
+
+    options.directory_url = "https://127.0.0.1:1/dir";
+    EXPECT(acme_client_new(&client, &options) == ACME_OK);
+    EXPECT(acme_key_generate(&key, client, ACME_KEY_EC_P256) == ACME_OK);
+    EXPECT(acme_key_export_pem(&pem, &length, client, key) == ACME_OK);
+    EXPECT(pem != NULL && strlen(pem) == length);
+    EXPECT(pem != NULL && strstr(pem, "PRIVATE KEY") != NULL);
+    EXPECT(acme_key_load_pem(&again, client, pem, length) == ACME_OK);
+    acme_secret_free(pem);
+
+    EXPECT(acme_key_load_pem(&again, client, "junk", 4) != ACME_OK);
+    EXPECT(again == NULL);
+    EXPECT(acme_key_generate(&again, client, (acme_key_type)42) ==
+           ACME_E_INVALID_ARGUMENT);
+
+    /* No account yet: issuing must refuse, not crash. */
+    {
+        acme_issue_options issue = ACME_ISSUE_OPTIONS_INIT;
+        acme_certificate* cert = NULL;
+        const char* names[] = {"bad_name..example"};
+        issue.names = names;
+        issue.name_count = 1;
+        EXPECT(acme_certificate_issue(&cert, client, &issue) ==
+               ACME_E_INVALID_ARGUMENT);
+        EXPECT(cert == NULL);
+        EXPECT(strstr(acme_client_last_error(client), "invalid domain name") !=
+               NULL);
+    }
+
+    acme_key_free(key);
+    acme_client_free(client);
+}
+
+int main(void)
+{
+    test_version();
+    test_strerror();
+    test_free_null();
+    test_bad_options();
+    test_keys();
+    if (failures == 0)
+        printf("capi: all checks passed\n");
+    return failures == 0 ? 0 : 1;
+}
