@@ -39,17 +39,29 @@ struct acme_certificate {
 
 namespace {
 
+// A C caller may pass any int where an enum is declared. Reading it as the
+// C++ enum type would be undefined for values outside the enum's range, so
+// the bits are read as the integer they are.
+template <typename Enum>
+int raw_value(const Enum& value) noexcept
+{
+    static_assert(sizeof(Enum) == sizeof(int), "C enums are int-sized");
+    int raw;
+    std::memcpy(&raw, &value, sizeof raw);
+    return raw;
+}
+
 class c_logger final : public acme::logger {
 public:
     c_logger(acme_log_fn fn, void* user, acme_log_level max_level)
-        : fn_(fn), user_(user), max_level_(max_level)
+        : fn_(fn), user_(user), max_level_(raw_value(max_level))
     {
     }
 
     void log(acme::log_level level, std::string_view category,
              std::string_view message) override
     {
-        if (static_cast<int>(level) > static_cast<int>(max_level_))
+        if (static_cast<int>(level) > max_level_)
             return;
         std::string category_text(category);
         std::string message_text(message);
@@ -60,7 +72,7 @@ public:
 private:
     acme_log_fn fn_;
     void* user_;
-    acme_log_level max_level_;
+    int max_level_;
 };
 
 } // namespace
@@ -154,9 +166,9 @@ void require(bool condition, const char* message)
         throw acme::error(acme::status::invalid_argument, message);
 }
 
-acme::key_type to_key_type(acme_key_type type)
+acme::key_type to_key_type(const acme_key_type& type)
 {
-    switch (type) {
+    switch (raw_value(type)) {
     case ACME_KEY_EC_P256: return acme::key_type::ec_p256;
     case ACME_KEY_EC_P384: return acme::key_type::ec_p384;
     case ACME_KEY_RSA_2048: return acme::key_type::rsa_2048;
@@ -226,7 +238,7 @@ unsigned acme_version_number(void)
 
 const char* acme_strerror(acme_status status)
 {
-    return acme::status_string(static_cast<acme::status>(status));
+    return acme::status_string(static_cast<acme::status>(raw_value(status)));
 }
 
 acme_status acme_client_new(acme_client** out,
@@ -435,7 +447,7 @@ const char* acme_client_account_url(const acme_client* client)
 
 const char* acme_step_name(acme_step step)
 {
-    return acme::to_string(static_cast<acme::issue_step>(step));
+    return acme::to_string(static_cast<acme::issue_step>(raw_value(step)));
 }
 
 namespace {

@@ -95,6 +95,8 @@ static void test_keys(void)
     EXPECT(pem != NULL && strstr(pem, "PRIVATE KEY") != NULL);
     EXPECT(acme_key_load_pem(&again, client, pem, length) == ACME_OK);
     acme_secret_free(pem);
+    acme_key_free(again);
+    again = NULL;
 
     EXPECT(acme_key_load_pem(&again, client, "junk", 4) != ACME_OK);
     EXPECT(again == NULL);

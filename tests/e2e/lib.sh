@@ -528,6 +528,15 @@ e2e_cli_issue() {
   shift 4
   local args=(issue --directory "$dir" --ca-file "$ca" --email "$E2E_EMAIL"
     --http-port "$PEBBLE_HTTP_PORT" --out "$out")
+  # Pebble's directory names terms of service; the CLI wants them agreed.
+  if [[ ${E2E_AGREE_TOS:-1} == 1 ]]; then
+    args+=(--agree-tos)
+  fi
+  # Listen on loopback only, whatever the default is; E2E_HTTP_ADDRESS=''
+  # leaves the option out to test the CLI's own default.
+  if [[ -n ${E2E_HTTP_ADDRESS-127.0.0.1} ]]; then
+    args+=(--http-address "${E2E_HTTP_ADDRESS-127.0.0.1}")
+  fi
   for n in "$@"; do
     args+=(--domain "$n")
   done
