@@ -533,6 +533,13 @@ acme_status acme_certificate_issue(acme_certificate** out, acme_client* client,
     });
 }
 
+acme_status acme_check_domain_name(acme_client* client, const char* name)
+{
+    if (client == nullptr || name == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    return guarded(client, [&] { acme::validate_dns_name(name); });
+}
+
 const char* acme_certificate_chain_pem(const acme_certificate* certificate)
 {
     return certificate == nullptr ? nullptr : certificate->chain_pem.c_str();

@@ -310,6 +310,15 @@ typedef struct acme_issue_options {
             NULL, NULL, NULL, NULL                                             \
     }
 
+/*
+ * Checks a DNS name the way acme_certificate_issue() will, without any
+ * request: ACME_OK, or ACME_E_INVALID_ARGUMENT with the reason in
+ * acme_client_last_error(). Lets a UI refuse a typo before contacting the
+ * CA.
+ */
+ACME_API acme_status acme_check_domain_name(acme_client* client,
+                                            const char* name);
+
 /* An issued certificate with its new private key. */
 typedef struct acme_certificate acme_certificate;
 

@@ -365,6 +365,14 @@ static int issue(acme_client* client, const struct cli_options* opts)
     int is_new = 0, result = -1;
     const char* chain;
 
+    for (size_t i = 0; i < opts->domain_count; ++i) {
+        status = acme_check_domain_name(client, opts->domains[i]);
+        if (status != ACME_OK) {
+            fail_client(client, status);
+            return -1;
+        }
+    }
+
     step("directory", opts->directory);
     status = acme_client_fetch_directory(client);
     if (status != ACME_OK) {

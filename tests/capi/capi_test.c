@@ -117,6 +117,12 @@ static void test_keys(void)
                NULL);
     }
 
+    EXPECT(acme_check_domain_name(client, "device.example.com") == ACME_OK);
+    EXPECT(acme_check_domain_name(client, "-x.example.com") ==
+           ACME_E_INVALID_ARGUMENT);
+    EXPECT(strstr(acme_client_last_error(client), "-x.example.com") != NULL);
+    EXPECT(acme_check_domain_name(client, NULL) == ACME_E_INVALID_ARGUMENT);
+
     acme_key_free(key);
     acme_client_free(client);
 }
