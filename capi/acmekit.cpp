@@ -195,6 +195,18 @@ const acme::subproblem* subproblem_at(const acme_problem* problem, size_t index)
     return &problem->value.subproblems[index];
 }
 
+#ifndef ACMEKIT_WITH_HTTPLIB
+// Keys and names work without a transport; requests say why they cannot.
+class no_transport final : public acme::transport {
+public:
+    acme::http_response send(const acme::http_request&) override
+    {
+        throw acme::error(acme::status::unsupported,
+                          "built without the cpp-httplib transport");
+    }
+};
+#endif
+
 std::unique_ptr<acme::transport> make_transport(const acme_client_options& opts)
 {
 #ifdef ACMEKIT_WITH_HTTPLIB
@@ -209,8 +221,7 @@ std::unique_ptr<acme::transport> make_transport(const acme_client_options& opts)
     return std::make_unique<acme::httplib_transport>(std::move(http));
 #else
     (void)opts;
-    throw acme::error(acme::status::unsupported,
-                      "built without the cpp-httplib transport");
+    return std::make_unique<no_transport>();
 #endif
 }
 
@@ -482,7 +493,9 @@ make_solver(const acme_issue_options& opts)
         responder.port = opts.http01_port;
     require(responder.port > 0 && responder.port < 65536,
             "http01_port is out of range");
-    return std::make_unique<acme::http01_responder>(responder);
+    auto built_in = std::make_unique<acme::http01_responder>(responder);
+    built_in->start();
+    return built_in;
 #else
     throw acme::error(acme::status::unsupported,
                       "built without the HTTP-01 responder: pass "
@@ -516,10 +529,16 @@ acme_status acme_certificate_issue(acme_certificate** out, acme_client* client,
             void* user = opts.progress_user;
             request.progress = [=](acme::issue_step step,
                                    const std::string& text) {
-                progress(user, static_cast<acme_step>(step), text.c_str());
+                if (progress(user, static_cast<acme_step>(step),
+                             text.c_str()) != 0)
+                    throw acme::error(acme::status::cancelled,
+                                      "cancelled by the progress callback");
             };
         }
 
+        // Names first: a typo must not cost a bound port or an order.
+        for (const std::string& name : request.names)
+            acme::validate_dns_name(name);
         std::unique_ptr<acme::challenge_solver> solver = make_solver(opts);
         acme::issued_certificate issued =
             acme::issue_certificate(*client->core, request, *solver);

@@ -12,7 +12,10 @@
  *   triggered them, except where a function says otherwise.
  * - After a failure, acme_client_last_error() gives a one-line message and
  *   acme_client_last_problem() the server's problem document, if any. Both
- *   stay valid until the next call on the same client.
+ *   stay valid until the next call on the same client that returns an
+ *   acme_status; the getters that return strings do not change them.
+ * - A function that returns an object through *out sets *out to NULL when
+ *   it fails (acme_client_new() is the one exception, see there).
  * - Option structs begin with their size: initialise them with the _INIT
  *   macro so that a newer library can tell which fields a caller knows.
  */
@@ -207,7 +210,11 @@ typedef enum acme_key_type {
     ACME_KEY_RSA_4096 = 4
 } acme_key_type;
 
-/* A private key. It may outlive the client that made it. */
+/*
+ * A private key. It may outlive the client that made it, and any client
+ * may export it. Keys are generated from the platform's entropy source
+ * through mbedTLS's CTR-DRBG.
+ */
 typedef struct acme_key acme_key;
 
 ACME_API acme_status acme_key_generate(acme_key** out, acme_client* client,
@@ -246,7 +253,8 @@ typedef struct acme_account_options {
 /*
  * Registers the account for key, or finds the one that exists for it, and
  * uses it for every later request of this client. The client keeps a
- * reference to key: free the key only after the client.
+ * reference to key, replacing the one an earlier call gave: free the key
+ * only after the client, or after registering another key.
  */
 ACME_API acme_status acme_account_register(acme_client* client,
                                            const acme_key* key,
@@ -271,8 +279,12 @@ typedef enum acme_step {
 /* The step's name, e.g. "validation"; a static string. */
 ACME_API const char* acme_step_name(acme_step step);
 
-/* Called as each step starts; text is valid only during the call. */
-typedef void (*acme_progress_fn)(void* user, acme_step step, const char* text);
+/*
+ * Called as each step starts; text is valid only during the call. Return
+ * 0 to go on, or non-zero to stop: the call then cleans up every challenge
+ * it presented and fails with ACME_E_CANCELLED.
+ */
+typedef int (*acme_progress_fn)(void* user, acme_step step, const char* text);
 
 /*
  * HTTP-01 through the host's own web server: publish must make
@@ -319,13 +331,19 @@ typedef struct acme_issue_options {
 ACME_API acme_status acme_check_domain_name(acme_client* client,
                                             const char* name);
 
-/* An issued certificate with its new private key. */
+/*
+ * An issued certificate with its new private key. It owns everything it
+ * returns and may outlive the client that issued it.
+ */
 typedef struct acme_certificate acme_certificate;
 
 /*
  * Orders a certificate for the names, answers every authorization, waits
  * for validation, finalizes with a CSR for a new key and downloads the
- * chain. Blocks until done or failed. Needs a registered account.
+ * chain. Blocks until done, failed or cancelled by the progress callback.
+ * Needs a registered account. The built-in responder is started before
+ * the order is placed, so a port that cannot be bound fails early, and it
+ * is stopped before the call returns. On failure *out is NULL.
  */
 ACME_API acme_status acme_certificate_issue(acme_certificate** out,
                                             acme_client* client,

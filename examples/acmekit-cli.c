@@ -38,6 +38,7 @@ struct cli_options {
     int http_port;
     const char* out_dir;
     int agree_tos;
+    int verbose;
 };
 
 static struct timespec started;
@@ -81,21 +82,45 @@ static void fail_client(acme_client* client, acme_status status)
                 acme_problem_subproblem_type(problem, i));
 }
 
-static void progress(void* user, acme_step which, const char* text)
+static int progress(void* user, acme_step which, const char* text)
 {
     (void)user;
     step(acme_step_name(which), text);
+    return 0;
 }
 
-static void usage(void)
+/* --verbose: the library's own diagnostics, which never hold secrets. */
+static void log_line(void* user, acme_log_level level, const char* category,
+                     const char* message)
+{
+    static const char* const names[] = {"error", "warning", "info", "debug"};
+    (void)user;
+    fprintf(stderr, "acmekit-cli: %s: %s: %s\n",
+            (unsigned)level < 4 ? names[level] : "log", category, message);
+}
+
+static void usage(FILE* to)
 {
     fputs("usage: acmekit-cli issue --directory URL [--ca-file PEM] "
-          "--email ADDR\n"
+          "[--email ADDR]\n"
           "                         --domain NAME [--domain NAME...] "
           "[--agree-tos]\n"
           "                         [--http-address ADDR] [--http-port PORT]"
-          " --out DIR\n",
-          stderr);
+          " --out DIR\n"
+          "                         [--verbose]\n"
+          "\n"
+          "  --directory URL      the CA's ACME directory (https://)\n"
+          "  --ca-file PEM        CAs trusted for the CA's own TLS "
+          "certificate\n"
+          "  --email ADDR         contact address for the account\n"
+          "  --domain NAME        a name for the certificate; repeatable\n"
+          "  --agree-tos          agree to the CA's terms of service\n"
+          "  --http-address ADDR  where to answer HTTP-01 (default "
+          "0.0.0.0)\n"
+          "  --http-port PORT     port the CA validates on (default 80)\n"
+          "  --out DIR            where keys and the chain are written\n"
+          "  --verbose            print the library's diagnostics\n",
+          to);
 }
 
 static int parse_port(const char* text, int* port)
@@ -122,12 +147,19 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
         {"http-port", required_argument, NULL, 'p'},
         {"out", required_argument, NULL, 'o'},
         {"agree-tos", no_argument, NULL, 't'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
 
+    if (argc >= 2 &&
+        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
+        usage(stdout);
+        return 1;
+    }
     if (argc < 2 || strcmp(argv[1], "issue") != 0) {
-        usage();
+        usage(stderr);
         return -1;
     }
     optind = 2;
@@ -139,6 +171,8 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
         case 'a': opts->http_address = optarg; break;
         case 'o': opts->out_dir = optarg; break;
         case 't': opts->agree_tos = 1; break;
+        case 'v': opts->verbose = 1; break;
+        case 'h': usage(stdout); return 1;
         case 'n':
             if (opts->domain_count == MAX_DOMAINS) {
                 fail("at most %d --domain options", MAX_DOMAINS);
@@ -152,12 +186,17 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
                 return -1;
             }
             break;
-        default: usage(); return -1;
+        default: usage(stderr); return -1;
         }
     }
-    if (optind != argc || !opts->directory || !opts->out_dir ||
-        opts->domain_count == 0) {
-        usage();
+    if (optind != argc) {
+        fail("unexpected argument: %s", argv[optind]);
+        return -1;
+    }
+    if (!opts->directory || !opts->out_dir || opts->domain_count == 0) {
+        fail("missing %s (see --help)", !opts->directory ? "--directory"
+                                        : !opts->out_dir ? "--out"
+                                                         : "--domain");
         return -1;
     }
     return 0;
@@ -421,13 +460,18 @@ int main(int argc, char** argv)
 
     memset(&opts, 0, sizeof opts);
     clock_gettime(CLOCK_MONOTONIC, &started);
-    if (parse_args(argc, argv, &opts) != 0)
-        return 2;
+    result = parse_args(argc, argv, &opts);
+    if (result != 0)
+        return result > 0 ? 0 : 2;
     if (prepare_out_dir(opts.out_dir) != 0)
         return 1;
 
     client_opts.directory_url = opts.directory;
     client_opts.ca_file = opts.ca_file;
+    if (opts.verbose) {
+        client_opts.log = log_line;
+        client_opts.max_log_level = ACME_LOG_DEBUG;
+    }
     status = acme_client_new(&client, &client_opts);
     if (status != ACME_OK) {
         fail_client(client, status);

@@ -59,8 +59,8 @@ session::session(std::string directory_url, services services_used,
     if (svc.http == nullptr || svc.keys == nullptr || svc.time == nullptr)
         throw error(status::invalid_argument,
                     "client needs a transport, a crypto provider and a clock");
-    if (directory_url_.rfind("https://", 0) != 0 &&
-        directory_url_.rfind("http://", 0) != 0)
+    // RFC 8555 section 6.1: ACME runs over HTTPS only.
+    if (directory_url_.rfind("https://", 0) != 0)
         throw error(status::invalid_argument,
                     fmt::format("directory URL must start with https:// "
                                 "(got \"{}\")",

@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -16,6 +19,9 @@ namespace {
 constexpr const char* challenge_path =
     R"(/\.well-known/acme-challenge/([A-Za-z0-9_-]{1,256}))";
 
+// Milliseconds to wait for the listening thread to enter its loop.
+constexpr int max_start_waits = 5000;
+
 } // namespace
 
 struct http01_responder::state {
@@ -23,6 +29,7 @@ struct http01_responder::state {
     httplib::Server server;
     std::thread listener;
     bool started = false;
+    std::atomic<bool> loop_ended{false};
 
     std::mutex mutex;
     std::map<std::string, std::string> answers; // token -> key authorization
@@ -47,6 +54,14 @@ http01_responder::http01_responder(http01_responder_options options)
     : state_(std::make_unique<state>())
 {
     state_->options = std::move(options);
+
+    // cpp-httplib's default adds SO_REUSEPORT, which would let the bind
+    // succeed on a port another program listens on and split the CA's
+    // requests between the two. SO_REUSEADDR alone only skips TIME_WAIT.
+    state_->server.set_socket_options([](socket_t sock) {
+        int yes = 1;
+        setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     state_->server.Get(
         challenge_path,
         [s = state_.get()](const httplib::Request& req,
@@ -64,13 +79,28 @@ void http01_responder::start()
         return;
 
     const auto& opts = state_->options;
-    if (!state_->server.bind_to_port(opts.address, opts.port))
+    errno = 0;
+    if (!state_->server.bind_to_port(opts.address, opts.port)) {
+        int reason = errno;
         throw error(status::io_error,
-                    fmt::format("HTTP-01 responder cannot listen on {}:{}",
-                                opts.address, opts.port));
-    state_->listener =
-        std::thread([s = state_.get()] { s->server.listen_after_bind(); });
+                    fmt::format("HTTP-01 responder cannot listen on {}:{}: {}",
+                                opts.address, opts.port,
+                                reason != 0 ? std::strerror(reason)
+                                            : "address not usable"));
+    }
+    state_->loop_ended = false;
+    state_->listener = std::thread([s = state_.get()] {
+        s->server.listen_after_bind();
+        s->loop_ended = true;
+    });
     state_->started = true;
+
+    // stop() only interrupts a server whose loop is running, so wait for
+    // it; the bound socket already queues connections in the meantime.
+    for (int i = 0; i < max_start_waits && !state_->server.is_running() &&
+                    !state_->loop_ended;
+         ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 void http01_responder::stop() noexcept

@@ -166,13 +166,15 @@ TEST_CASE_FIXTURE(fixture, "a missing directory names the URL")
     }
 }
 
-TEST_CASE("a directory URL must be http or https")
+TEST_CASE("a directory URL must be https")
 {
     mbedtls_crypto crypto;
     test::fake_clock time;
     test::scripted_transport none(
         [](const http_request&) { return http_response{}; });
     CHECK_THROWS_AS(client("ftp://x.test/dir", {&none, &crypto, &time}), error);
+    CHECK_THROWS_AS(client("http://x.test/dir", {&none, &crypto, &time}),
+                    error);
     CHECK_THROWS_AS(client("https://x.test/dir", {nullptr, &crypto, &time}),
                     error);
 }
