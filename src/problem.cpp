@@ -69,7 +69,8 @@ error::error(status code, const std::string& message)
 {
 }
 
-error::error(status code, const std::string& message, problem server_problem,
+error::error(status code, const std::string& message,
+             std::optional<problem> server_problem,
              std::optional<time_point> retry_after)
     : std::runtime_error(message), code_(code),
       problem_(std::move(server_problem)), retry_after_(retry_after)

@@ -2,6 +2,7 @@
 
 #include <acmekit/policy.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <ctime>
@@ -59,7 +60,7 @@ int month_index(std::string_view name)
 
 } // namespace
 
-std::optional<clock::time_point> parse_http_date(std::string_view value)
+std::optional<std::int64_t> parse_http_date(std::string_view value)
 {
     // "Sun, 06 Nov 1994 08:49:37 GMT": fixed width, 29 characters.
     value = trim(value);
@@ -85,7 +86,7 @@ std::optional<clock::time_point> parse_http_date(std::string_view value)
     std::time_t seconds = timegm(&tm);
     if (seconds == static_cast<std::time_t>(-1))
         return std::nullopt;
-    return std::chrono::system_clock::from_time_t(seconds);
+    return static_cast<std::int64_t>(seconds);
 }
 
 std::optional<clock::time_point> parse_retry_after(std::string_view value,
@@ -95,22 +96,30 @@ std::optional<clock::time_point> parse_retry_after(std::string_view value,
     if (value.empty())
         return std::nullopt;
 
+    const std::int64_t limit =
+        std::chrono::duration_cast<std::chrono::seconds>(max_retry_after)
+            .count();
     bool all_digits = true;
     for (char c : value)
         all_digits = all_digits && std::isdigit(static_cast<unsigned char>(c));
     if (all_digits) {
-        // Ten digits is over 300 years: anything longer is a broken server,
-        // and refusing it keeps the arithmetic from overflowing.
-        if (value.size() > 10)
-            return std::nullopt;
-        long long seconds = std::stoll(std::string(value));
-        return now + std::chrono::seconds(seconds);
+        // Anything longer than ten digits is far past the limit anyway,
+        // and skipping it keeps stoll from overflowing.
+        std::int64_t seconds =
+            value.size() > 10 ? limit : std::stoll(std::string(value));
+        return now + std::chrono::seconds(std::min(seconds, limit));
     }
 
     auto date = parse_http_date(value);
     if (!date)
         return std::nullopt;
-    return *date < now ? now : *date;
+    std::int64_t now_seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(
+            now.time_since_epoch())
+            .count();
+    std::int64_t wait = std::clamp<std::int64_t>(*date - now_seconds, 0,
+                                                 limit);
+    return now + std::chrono::seconds(wait);
 }
 
 } // namespace detail

@@ -50,7 +50,8 @@ public:
     using time_point = std::chrono::system_clock::time_point;
 
     error(status code, const std::string& message);
-    error(status code, const std::string& message, problem server_problem,
+    error(status code, const std::string& message,
+          std::optional<problem> server_problem,
           std::optional<time_point> retry_after = std::nullopt);
 
     status code() const noexcept { return code_; }

@@ -23,9 +23,20 @@ auto poll_until(clock& time, const retry_policy& policy, std::string_view what,
     milliseconds wait = policy.first_poll;
 
     for (int polls = 0; polls < max_polls; ++polls) {
-        clock::time_point next = retry_after ? *retry_after : time.now() + wait;
+        // Retry-After may only lengthen the wait: a server asking for 0
+        // must not turn the loop into a flood of signed requests.
+        clock::time_point next = time.now() + wait;
+        if (retry_after && *retry_after > next)
+            next = *retry_after;
         if (next > deadline)
-            break;
+            throw error(status::timeout,
+                        retry_after && *retry_after == next
+                            ? fmt::format("{}: the server asks to wait past "
+                                          "the {} ms deadline",
+                                          what, policy.poll_deadline.count())
+                            : fmt::format("{}: still not done after {} ms",
+                                          what, policy.poll_deadline.count()),
+                        std::nullopt, retry_after);
         time.sleep_until(next);
 
         auto result = fetch();
@@ -35,8 +46,8 @@ auto poll_until(clock& time, const retry_policy& policy, std::string_view what,
         wait = policy.next_delay(wait);
     }
     throw error(status::timeout,
-                fmt::format("{}: still not done after {} ms", what,
-                            policy.poll_deadline.count()));
+                fmt::format("{}: still not done after {} polls", what,
+                            max_polls));
 }
 
 } // namespace acme::detail

@@ -109,6 +109,34 @@ TEST_CASE_FIXTURE(fixture, "Retry-After sets the next poll time")
     CHECK(time.sleeps[1] - time.sleeps[0] == seconds(7));
 }
 
+TEST_CASE_FIXTURE(fixture, "Retry-After: 0 does not shorten the backoff")
+{
+    ca.pending_polls = 12;
+    ca.retry_after = "0";
+    issue({"a.example.com"});
+    REQUIRE(time.sleeps.size() >= 12);
+    for (std::size_t i = 2; i < 12; ++i)
+        CHECK(time.sleeps[i] - time.sleeps[i - 1] >=
+              time.sleeps[i - 1] - time.sleeps[i - 2]);
+}
+
+TEST_CASE_FIXTURE(fixture, "a Retry-After past the deadline ends the wait")
+{
+    ca.pending_polls = 5;
+    ca.retry_after = "3600";
+    try {
+        issue({"a.example.com"});
+        FAIL("no error");
+    } catch (const error& e) {
+        CHECK(e.code() == status::timeout);
+        REQUIRE(e.retry_after());
+        CHECK(std::string(e.what()).find("asks to wait") !=
+              std::string::npos);
+        CHECK_FALSE(e.server_problem());
+    }
+    CHECK(time.sleeps.size() == 1);
+}
+
 TEST_CASE_FIXTURE(fixture, "processing orders are polled until valid")
 {
     ca.processing_polls = 4;

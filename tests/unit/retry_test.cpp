@@ -24,7 +24,7 @@ TEST_CASE("Retry-After as an HTTP date")
     // 1994-11-06 08:49:37 UTC is 784111777 seconds after the epoch.
     auto date = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT");
     REQUIRE(date);
-    CHECK(system_clock::to_time_t(*date) == 784111777);
+    CHECK(*date == 784111777);
 
     auto later = parse_retry_after("Wed, 15 Nov 2023 00:00:00 GMT", now);
     REQUIRE(later);
@@ -40,11 +40,21 @@ TEST_CASE("malformed Retry-After values are ignored")
     CHECK_FALSE(parse_retry_after("-5", now));
     CHECK_FALSE(parse_retry_after("1.5", now));
     CHECK_FALSE(parse_retry_after("soon", now));
-    CHECK_FALSE(parse_retry_after("99999999999999999999", now));
     CHECK_FALSE(parse_retry_after("Sun, 06 Nov 1994 08:49:37 UTC", now));
     CHECK_FALSE(parse_retry_after("Sun, 06 Foo 1994 08:49:37 GMT", now));
     CHECK_FALSE(parse_retry_after("Sun, 36 Nov 1994 08:49:37 GMT", now));
     CHECK_FALSE(parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", now));
+}
+
+TEST_CASE("absurd Retry-After values are cut to the limit")
+{
+    using acme::detail::max_retry_after;
+    CHECK(parse_retry_after("9999999999", now) == now + max_retry_after);
+    CHECK(parse_retry_after("99999999999999999999", now) ==
+          now + max_retry_after);
+    CHECK(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now) ==
+          now + max_retry_after);
+    CHECK(parse_retry_after("86400", now) == now + hours(24));
 }
 
 TEST_CASE("poll delays grow by the backoff factor up to the cap")
