@@ -78,6 +78,9 @@ private:
     }
 
     void check_names() const;
+    void check_order(const order& placed) const;
+    void check_authorization(const authorization& authz) const;
+    bool requested(const std::string& name) const;
     std::vector<pending_challenge> collect_challenges(const order& placed);
     void validate(order& placed);
     [[noreturn]] void explain_invalid(const order& failed);
@@ -111,6 +114,44 @@ void issuance::check_names() const
     }
 }
 
+bool issuance::requested(const std::string& name) const
+{
+    std::string folded = lowercase(name);
+    for (const std::string& wanted : request_.names)
+        if (lowercase(wanted) == folded)
+            return true;
+    return false;
+}
+
+void issuance::check_order(const order& placed) const
+{
+    // The server must order what was asked, no more: a name slipped in
+    // would have the device prove control of it.
+    bool same = placed.identifiers.size() == request_.names.size();
+    for (const identifier& id : placed.identifiers)
+        same = same && id.type == "dns" &&
+               (requested(id.value) || requested("*." + id.value));
+    if (!same)
+        throw error(status::bad_response,
+                    "newOrder: the order's identifiers differ from the "
+                    "names requested");
+    if (placed.authorizations.size() > request_.names.size())
+        throw error(status::bad_response,
+                    fmt::format("newOrder: {} authorizations for {} names",
+                                placed.authorizations.size(),
+                                request_.names.size()));
+}
+
+void issuance::check_authorization(const authorization& authz) const
+{
+    std::string name = authz.wildcard ? "*." + authz.id.value : authz.id.value;
+    if (authz.id.type != "dns" || !requested(name))
+        throw error(status::bad_response,
+                    fmt::format("authorization is for \"{}\", a name not "
+                                "requested",
+                                detail::printable(name)));
+}
+
 std::vector<pending_challenge> issuance::collect_challenges(const order& placed)
 {
     std::vector<pending_challenge> result;
@@ -118,6 +159,7 @@ std::vector<pending_challenge> issuance::collect_challenges(const order& placed)
 
     for (const std::string& url : placed.authorizations) {
         authorization authz = client_.fetch_authorization(url).resource;
+        check_authorization(authz);
         if (authz.status == authorization_status::valid)
             continue;
         if (authz.status != authorization_status::pending)
@@ -135,7 +177,7 @@ std::vector<pending_challenge> issuance::collect_challenges(const order& placed)
                         fmt::format("no challenge for {} that the solver "
                                     "can answer",
                                     detail::printable(authz.id.value)));
-        if (!detail::nonce_pool::well_formed(chosen->token))
+        if (!valid_challenge_token(chosen->token))
             throw error(status::bad_response,
                         fmt::format("challenge for {} has a malformed token",
                                     detail::printable(authz.id.value)));
@@ -244,6 +286,7 @@ issued_certificate issuance::run()
     for (const std::string& name : request_.names)
         ids.push_back({"dns", name});
     order placed = client_.new_order(ids);
+    check_order(placed);
     report(issue_step::order,
            fmt::format("{} name(s), {} authorization(s)", ids.size(),
                        placed.authorizations.size()));

@@ -114,11 +114,9 @@ std::optional<clock::time_point> parse_retry_after(std::string_view value,
     if (!date)
         return std::nullopt;
     std::int64_t now_seconds =
-        std::chrono::duration_cast<std::chrono::seconds>(
-            now.time_since_epoch())
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch())
             .count();
-    std::int64_t wait = std::clamp<std::int64_t>(*date - now_seconds, 0,
-                                                 limit);
+    std::int64_t wait = std::clamp<std::int64_t>(*date - now_seconds, 0, limit);
     return now + std::chrono::seconds(wait);
 }
 

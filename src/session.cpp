@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace acme::detail {
 
@@ -65,6 +66,26 @@ session::session(std::string directory_url, services services_used,
                     fmt::format("directory URL must start with https:// "
                                 "(got \"{}\")",
                                 printable(directory_url_)));
+    std::size_t path = directory_url_.find('/', std::strlen("https://"));
+    origin_ = directory_url_.substr(0, path);
+    if (origin_.size() <= std::strlen("https://"))
+        throw error(status::invalid_argument,
+                    fmt::format("directory URL has no host: \"{}\"",
+                                printable(directory_url_)));
+}
+
+void session::check_url(const std::string& url, std::string_view what) const
+{
+    // Every URL the server hands out must stay on the directory's own
+    // HTTPS origin: otherwise a server could send the device's signed
+    // requests in the clear or to any other host.
+    if (url.size() > origin_.size() &&
+        url.compare(0, origin_.size(), origin_) == 0 &&
+        url[origin_.size()] == '/')
+        return;
+    throw error(status::bad_response,
+                fmt::format("{}: server sent a URL outside {}: \"{}\"", what,
+                            origin_, printable(url)));
 }
 
 void session::log(log_level level, std::string_view category,
@@ -76,6 +97,7 @@ void session::log(log_level level, std::string_view category,
 
 http_response session::send(http_request request, std::string_view what)
 {
+    check_url(request.url, what);
     log(log_level::debug, "http",
         fmt::format("{} {}", request.method, request.url));
     http_response response;

@@ -4,6 +4,19 @@
 
 namespace acme {
 
+bool valid_challenge_token(const std::string& token) noexcept
+{
+    if (token.empty() || token.size() > max_challenge_token)
+        return false;
+    for (char c : token) {
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                  (c >= '0' && c <= '9') || c == '-' || c == '_';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 http01_callback_solver::http01_callback_solver(present_fn present,
                                                cleanup_fn cleanup)
     : present_(std::move(present)), cleanup_(std::move(cleanup))

@@ -6,10 +6,20 @@
 // order failed, so it must not assume that present() succeeded.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string>
 
 namespace acme {
+
+/// The longest challenge token acmekit accepts. RFC 8555 section 8.3 asks
+/// for at least 128 bits of entropy (22 characters) and sets no maximum;
+/// real CAs send 43.
+constexpr std::size_t max_challenge_token = 256;
+
+/// Whether a token is 1 to max_challenge_token base64url characters, the
+/// only tokens that are safe to put in a URL path or a file name.
+bool valid_challenge_token(const std::string& token) noexcept;
 
 struct challenge_task {
     std::string type;       ///< "http-01"

@@ -16,8 +16,9 @@ namespace acme {
 
 namespace {
 
+// Any last segment; valid_challenge_token() decides what is served.
 constexpr const char* challenge_path =
-    R"(/\.well-known/acme-challenge/([A-Za-z0-9_-]{1,256}))";
+    R"(/\.well-known/acme-challenge/([^/]+))";
 
 // Milliseconds to wait for the listening thread to enter its loop.
 constexpr int max_start_waits = 5000;
@@ -39,7 +40,9 @@ struct http01_responder::state {
         std::string answer;
         {
             std::lock_guard<std::mutex> lock(mutex);
-            auto found = answers.find(req.matches[1]);
+            std::string token = req.matches[1];
+            auto found = valid_challenge_token(token) ? answers.find(token)
+                                                      : answers.end();
             if (found == answers.end()) {
                 res.status = 404;
                 return;

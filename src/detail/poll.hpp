@@ -45,9 +45,9 @@ auto poll_until(clock& time, const retry_policy& policy, std::string_view what,
         retry_after = result.retry_after;
         wait = policy.next_delay(wait);
     }
-    throw error(status::timeout,
-                fmt::format("{}: still not done after {} polls", what,
-                            max_polls));
+    throw error(
+        status::timeout,
+        fmt::format("{}: still not done after {} polls", what, max_polls));
 }
 
 } // namespace acme::detail

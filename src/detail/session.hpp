@@ -49,7 +49,10 @@ private:
     [[noreturn]] void fail(const http_response& response,
                            const std::string& url, std::string_view what);
 
+    void check_url(const std::string& url, std::string_view what) const;
+
     std::string directory_url_;
+    std::string origin_; // "https://host[:port]" of the directory
     std::optional<directory> dir_;
     nonce_pool nonces_;
     const private_key* key_ = nullptr;

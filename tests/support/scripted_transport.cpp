@@ -248,13 +248,18 @@ http_response fake_ca::signed_request(const http_request& request)
 
     if (url == std::string(base) + "/order") {
         json::object payload = json::parse(jws.payload).as_object();
-        for (const auto& id : payload.at("identifiers").as_array()) {
-            std::string name =
-                json::value_to<std::string>(id.as_object().at("value"));
+        std::vector<std::string> asked;
+        for (const auto& id : payload.at("identifiers").as_array())
+            asked.push_back(
+                json::value_to<std::string>(id.as_object().at("value")));
+        if (!extra_name.empty())
+            asked.push_back(extra_name);
+        for (const std::string& name : asked) {
             names_.push_back(name);
             authz_state a;
             a.name = name;
-            a.token = "tok" + std::to_string(authzs_.size());
+            a.token =
+                token.empty() ? "tok" + std::to_string(authzs_.size()) : token;
             if (static_cast<int>(authzs_.size()) < already_valid)
                 a.status = "valid";
             authzs_.push_back(a);

@@ -79,6 +79,8 @@ public:
     std::string retry_after;      ///< sent on order polls when not empty
     bool fail_validation = false; ///< challenges become invalid
     int already_valid = 0;        ///< first N authorizations start valid
+    std::string extra_name;       ///< slipped into every new order
+    std::string token;            ///< replaces every challenge token
 
     // What happened.
     int new_nonce_requests = 0;

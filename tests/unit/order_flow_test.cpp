@@ -130,8 +130,7 @@ TEST_CASE_FIXTURE(fixture, "a Retry-After past the deadline ends the wait")
     } catch (const error& e) {
         CHECK(e.code() == status::timeout);
         REQUIRE(e.retry_after());
-        CHECK(std::string(e.what()).find("asks to wait") !=
-              std::string::npos);
+        CHECK(std::string(e.what()).find("asks to wait") != std::string::npos);
         CHECK_FALSE(e.server_problem());
     }
     CHECK(time.sleeps.size() == 1);
@@ -213,4 +212,38 @@ TEST_CASE_FIXTURE(fixture, "badNonce during the flow is absorbed")
     ca.reject_nonces = 2;
     CHECK_NOTHROW(issue({"a.example.com"}));
     CHECK(ca.bad_nonces_sent == 2);
+}
+
+TEST_CASE_FIXTURE(fixture, "an order for names not requested is refused")
+{
+    ca.extra_name = "victim.example";
+    try {
+        issue({"a.example.com"});
+        FAIL("no error");
+    } catch (const error& e) {
+        CHECK(e.code() == status::bad_response);
+    }
+    CHECK(solver.presented.empty());
+}
+
+TEST_CASE_FIXTURE(fixture, "tokens unsafe for a URL or a file are refused")
+{
+    for (std::string token :
+         {std::string("../../x"), std::string("a/b"), std::string("a%2fb"),
+          std::string("a\0b", 3), std::string(257, 'a')}) {
+        test::fake_ca fresh;
+        fresh.token = token;
+        test::scripted_transport http2(
+            [&](const http_request& r) { return fresh.handle(r); });
+        client c(std::string(test::fake_ca::base) + "/dir",
+                 {&http2, &crypto, &time, nullptr});
+        c.new_account(*key, {{}, true});
+        issue_request request;
+        request.names = {"a.example.com"};
+        recording_solver local;
+        CHECK_THROWS_AS(issue_certificate(c, request, local), error);
+        CHECK(local.presented.empty());
+    }
+    CHECK(valid_challenge_token(std::string(256, 'a')));
+    CHECK(valid_challenge_token("LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"));
 }

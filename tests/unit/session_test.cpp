@@ -178,3 +178,33 @@ TEST_CASE("a directory URL must be https")
     CHECK_THROWS_AS(client("https://x.test/dir", {nullptr, &crypto, &time}),
                     error);
 }
+
+TEST_CASE_FIXTURE(fixture, "URLs off the directory's origin are refused")
+{
+    for (std::string endpoint :
+         {"http://x.test/a", "https://evil.test/a", "https://x.test.evil/a",
+          "https://x.test:8443/a"}) {
+        test::scripted_transport hostile([&](const http_request& r) {
+            http_response resp;
+            resp.status = 200;
+            resp.headers = {{"Replay-Nonce", "n"}};
+            if (r.method == "GET")
+                resp.body = R"({"newNonce":"https://x.test/n",
+                    "newOrder":"https://x.test/o",
+                    "newAccount":")" +
+                            endpoint + "\"}";
+            return resp;
+        });
+        client c("https://x.test/dir", {&hostile, &crypto, &time, nullptr});
+        try {
+            c.new_account(*key, {{}, true});
+            FAIL("accepted " << endpoint);
+        } catch (const error& e) {
+            CHECK(e.code() == status::bad_response);
+            CHECK(std::string(e.what()).find("outside https://x.test") !=
+                  std::string::npos);
+        }
+        for (const auto& r : hostile.requests)
+            CHECK(r.url.rfind("https://x.test/", 0) == 0);
+    }
+}
