@@ -85,6 +85,7 @@ private:
     void validate(order& placed);
     [[noreturn]] void explain_invalid(const order& failed);
     issued_certificate finalize(const order& ready);
+    void check_chain(const issued_certificate& issued) const;
 
     client& client_;
     const issue_request& request_;
@@ -270,12 +271,40 @@ issued_certificate issuance::finalize(const order& ready)
         throw error(status::bad_response,
                     "order is valid but names no certificate URL");
 
-    report(issue_step::download, done.certificate);
+    report(issue_step::download, detail::printable(done.certificate));
     result.chain_pem = client_.download_certificate(done.certificate);
+    check_chain(result);
     result.key_pem = keys.export_key_pem(*result.key);
     result.order_url = ready.url;
     result.certificate_url = done.certificate;
     return result;
+}
+
+void issuance::check_chain(const issued_certificate& issued) const
+{
+    // Nothing is handed back (and so nothing stored) unless the leaf is
+    // for the new key and exactly the names requested.
+    crypto& keys = *client_.used_services().keys;
+    std::vector<certificate_info> chain = keys.parse_chain(issued.chain_pem);
+    const certificate_info& leaf = chain.front();
+    public_jwk expected = keys.jwk(*issued.key);
+    if (leaf.key.kty != expected.kty || leaf.key.crv != expected.crv ||
+        leaf.key.x != expected.x || leaf.key.y != expected.y ||
+        leaf.key.n != expected.n || leaf.key.e != expected.e)
+        throw error(status::bad_response,
+                    "certificate: the leaf is not for the key in the CSR");
+
+    std::vector<std::string> got, wanted;
+    for (const std::string& name : leaf.dns_names)
+        got.push_back(lowercase(name));
+    for (const std::string& name : request_.names)
+        wanted.push_back(lowercase(name));
+    std::sort(got.begin(), got.end());
+    std::sort(wanted.begin(), wanted.end());
+    if (got != wanted)
+        throw error(status::bad_response,
+                    "certificate: the leaf's names differ from those "
+                    "requested");
 }
 
 issued_certificate issuance::run()
@@ -301,7 +330,7 @@ issued_certificate issuance::run()
                                 to_string(placed.status)));
 
     issued_certificate result = finalize(placed);
-    report(issue_step::done, result.certificate_url);
+    report(issue_step::done, detail::printable(result.certificate_url));
     return result;
 }
 

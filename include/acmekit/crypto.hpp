@@ -36,6 +36,17 @@ struct public_jwk {
     std::string e;
 };
 
+/// What acmekit reads from an issued certificate.
+struct certificate_info {
+    std::string subject; ///< RFC 4514-like text, e.g. "CN=device.example"
+    std::string issuer;
+    std::vector<std::string> dns_names; ///< subjectAltName dNSName entries
+    std::int64_t not_before = 0;        ///< seconds since the Unix epoch
+    std::int64_t not_after = 0;
+    bytes serial;   ///< the serial number's DER content bytes
+    public_jwk key; ///< empty kty when the key type is not supported
+};
+
 /// A private key owned by a crypto provider. Only the provider that made it
 /// may use it.
 class private_key {
@@ -71,6 +82,11 @@ public:
     /// subject CN and every name in subjectAltName.
     virtual bytes make_csr(const private_key& key,
                            const std::vector<std::string>& names) = 0;
+
+    /// Parses a PEM chain, leaf first. Throws acme::error with
+    /// status::bad_response when any block fails to parse, the text holds
+    /// anything but PEM certificates, or there is no certificate at all.
+    virtual std::vector<certificate_info> parse_chain(std::string_view pem) = 0;
 };
 
 } // namespace acme

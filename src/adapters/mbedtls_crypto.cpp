@@ -17,10 +17,12 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/rsa.h>
 #include <mbedtls/version.h>
+#include <mbedtls/x509_crt.h>
 #include <mbedtls/x509_csr.h>
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <string>
 
@@ -40,13 +42,19 @@ constexpr char personalisation[] = "acmekit mbedtls_crypto";
 // RFC 5280 ub-common-name.
 constexpr std::size_t max_common_name = 64;
 
-[[noreturn]] void fail(const char* what, int ret)
+std::string describe_error(int ret)
 {
     char text[160];
     mbedtls_strerror(ret, text, sizeof text);
     char code[24];
     std::snprintf(code, sizeof code, " (-0x%04x)", static_cast<unsigned>(-ret));
-    throw error(status::crypto_error, std::string(what) + ": " + text + code);
+    return std::string(text) + code;
+}
+
+[[noreturn]] void fail(const char* what, int ret)
+{
+    throw error(status::crypto_error,
+                std::string(what) + ": " + describe_error(ret));
 }
 
 // Returns ret so that the ASN.1 writers' lengths can be summed.
@@ -212,13 +220,13 @@ std::string encode_mpi(const mbedtls_mpi* value, std::size_t size)
     return detail::base64url_encode(out);
 }
 
-public_jwk ec_jwk(const mbedtls_key& key)
+public_jwk ec_jwk(const mbedtls_pk_context* pk)
 {
-    const curve_info* c = curve_of(key.pk());
+    const curve_info* c = curve_of(pk);
     if (c == nullptr)
         throw error(status::internal_error, "EC key on an unknown curve");
 
-    const mbedtls_ecp_keypair* ec = mbedtls_pk_ec(*key.pk());
+    const mbedtls_ecp_keypair* ec = mbedtls_pk_ec(*pk);
     public_jwk jwk;
     jwk.kty = "EC";
     jwk.crv = c->crv;
@@ -227,12 +235,12 @@ public_jwk ec_jwk(const mbedtls_key& key)
     return jwk;
 }
 
-public_jwk rsa_jwk(const mbedtls_key& key)
+public_jwk rsa_jwk(const mbedtls_pk_context* pk)
 {
     mpi n;
     mpi e;
-    check(mbedtls_rsa_export(mbedtls_pk_rsa(*key.pk()), n.get(), nullptr,
-                             nullptr, nullptr, e.get()),
+    check(mbedtls_rsa_export(mbedtls_pk_rsa(*pk), n.get(), nullptr, nullptr,
+                             nullptr, e.get()),
           "reading the RSA public key failed");
 
     public_jwk jwk;
@@ -360,7 +368,124 @@ bytes subject_alt_names(const std::vector<std::string>& names)
     return bytes(p, p + len);
 }
 
+// An mbedtls_x509_crt chain that frees itself.
+class crt_chain {
+public:
+    crt_chain() { mbedtls_x509_crt_init(&chain_); }
+    ~crt_chain() { mbedtls_x509_crt_free(&chain_); }
+    crt_chain(const crt_chain&) = delete;
+    crt_chain& operator=(const crt_chain&) = delete;
+
+    mbedtls_x509_crt* get() noexcept { return &chain_; }
+
+private:
+    mbedtls_x509_crt chain_;
+};
+
+[[noreturn]] void bad_chain(const std::string& why)
+{
+    throw error(status::bad_response, "certificate chain: " + why);
+}
+
+// A chain from the server is PEM text only: a NUL would cut it short for
+// C readers, other control bytes are not PEM at all.
+void check_pem_text(std::string_view pem)
+{
+    for (char c : pem) {
+        auto u = static_cast<unsigned char>(c);
+        if ((u < 0x20 && c != '\n' && c != '\r' && c != '\t') || u >= 0x7f)
+            bad_chain("holds bytes that are not PEM text");
+    }
+}
+
+std::size_t count_blocks(std::string_view pem)
+{
+    constexpr std::string_view begin = "-----BEGIN ";
+    std::size_t count = 0;
+    for (std::size_t at = pem.find(begin); at != std::string_view::npos;
+         at = pem.find(begin, at + 1))
+        ++count;
+    return count;
+}
+
+std::string dn_text(const mbedtls_x509_name* name)
+{
+    char buf[1024];
+    int len = mbedtls_x509_dn_gets(buf, sizeof buf, name);
+    return len < 0 ? std::string() : std::string(buf, len);
+}
+
+std::int64_t epoch_seconds(const mbedtls_x509_time& t)
+{
+    std::tm tm{};
+    tm.tm_year = t.year - 1900;
+    tm.tm_mon = t.mon - 1;
+    tm.tm_mday = t.day;
+    tm.tm_hour = t.hour;
+    tm.tm_min = t.min;
+    tm.tm_sec = t.sec;
+    return static_cast<std::int64_t>(timegm(&tm));
+}
+
+public_jwk jwk_or_empty(const mbedtls_pk_context* pk)
+{
+    try {
+        detect_type(pk);
+        if (mbedtls_pk_get_type(pk) == MBEDTLS_PK_RSA)
+            return rsa_jwk(pk);
+        return ec_jwk(pk);
+    } catch (const error&) {
+        // Intermediates may use keys acmekit never signs with.
+        return {};
+    }
+}
+
+certificate_info describe(const mbedtls_x509_crt& crt)
+{
+    certificate_info info;
+    info.subject = dn_text(&crt.subject);
+    info.issuer = dn_text(&crt.issuer);
+    info.not_before = epoch_seconds(crt.valid_from);
+    info.not_after = epoch_seconds(crt.valid_to);
+    info.serial.assign(crt.serial.p, crt.serial.p + crt.serial.len);
+    info.key = jwk_or_empty(&crt.pk);
+
+    // mbedTLS 2.28 keeps each GeneralName's raw content with its tag.
+    for (const mbedtls_x509_sequence* san = &crt.subject_alt_names;
+         san != nullptr && san->buf.p != nullptr; san = san->next)
+        if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2))
+            info.dns_names.emplace_back(
+                reinterpret_cast<const char*>(san->buf.p), san->buf.len);
+    return info;
+}
+
 } // namespace
+
+std::vector<certificate_info> mbedtls_crypto::parse_chain(std::string_view pem)
+{
+    check_pem_text(pem);
+    std::size_t blocks = count_blocks(pem);
+    if (blocks == 0)
+        bad_chain("no certificate in it");
+
+    // mbedTLS reads PEM only from NUL-terminated text.
+    std::string text(pem);
+    crt_chain chain;
+    int ret = mbedtls_x509_crt_parse(
+        chain.get(), reinterpret_cast<const unsigned char*>(text.c_str()),
+        text.size() + 1);
+    if (ret != 0)
+        bad_chain(ret > 0 ? std::to_string(ret) + " certificate(s) unreadable"
+                          : "unreadable (" + describe_error(ret) + ")");
+
+    std::vector<certificate_info> out;
+    for (const mbedtls_x509_crt* crt = chain.get();
+         crt != nullptr && crt->raw.p != nullptr; crt = crt->next)
+        out.push_back(describe(*crt));
+    if (out.size() != blocks)
+        bad_chain("holds PEM blocks that are not certificates");
+    return out;
+}
 
 struct mbedtls_crypto::state {
     mbedtls_entropy_context entropy;
@@ -471,8 +596,8 @@ public_jwk mbedtls_crypto::jwk(const private_key& key)
 {
     const mbedtls_key& own = own_key(key);
     if (curve_for(own.type()) != nullptr)
-        return ec_jwk(own);
-    return rsa_jwk(own);
+        return ec_jwk(own.pk());
+    return rsa_jwk(own.pk());
 }
 
 bytes mbedtls_crypto::sign(const private_key& key, std::string_view data)

@@ -2,8 +2,14 @@
 
 #include "detail/base64url.hpp"
 
+#include <mbedtls/asn1write.h>
+#include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecdsa.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/oid.h>
 #include <mbedtls/sha256.h>
+#include <mbedtls/x509_crt.h>
+#include <mbedtls/x509_csr.h>
 
 #include <stdexcept>
 
@@ -72,6 +78,116 @@ bool es256_valid(const public_jwk& jwk, const std::string& input,
     mbedtls_ecp_point_free(&q);
     mbedtls_ecp_group_free(&group);
     return ok;
+}
+
+void must(int ret, const char* what)
+{
+    if (ret < 0)
+        throw std::runtime_error(std::string("fake CA: ") + what);
+}
+
+std::vector<unsigned char> san_extension(const std::vector<std::string>& names)
+{
+    std::vector<unsigned char> buf(64 + 8 * names.size() + [&] {
+        std::size_t n = 0;
+        for (const auto& name : names)
+            n += name.size();
+        return n;
+    }());
+    unsigned char* start = buf.data();
+    unsigned char* p = start + buf.size();
+    int len = 0;
+    for (auto it = names.rbegin(); it != names.rend(); ++it) {
+        int one = mbedtls_asn1_write_raw_buffer(
+            &p, start, reinterpret_cast<const unsigned char*>(it->data()),
+            it->size());
+        one += mbedtls_asn1_write_len(&p, start, one);
+        one += mbedtls_asn1_write_tag(&p, start,
+                                      MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2);
+        len += one;
+    }
+    len += mbedtls_asn1_write_len(&p, start, len);
+    len += mbedtls_asn1_write_tag(
+        &p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE);
+    return {p, p + len};
+}
+
+// A real certificate for the CSR's key and the given names, signed by a
+// throwaway CA key, so that the client's chain checks have work to do.
+std::string issue_certificate_pem(const std::string& csr_b64,
+                                  const std::vector<std::string>& names)
+{
+    auto der = base64url_decode(csr_b64);
+    if (!der)
+        throw std::runtime_error("fake CA: CSR is not base64url");
+
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_x509_csr csr;
+    mbedtls_pk_context ca_key;
+    mbedtls_x509write_cert crt;
+    mbedtls_entropy_init(&entropy);
+    mbedtls_ctr_drbg_init(&drbg);
+    mbedtls_x509_csr_init(&csr);
+    mbedtls_pk_init(&ca_key);
+    mbedtls_x509write_crt_init(&crt);
+
+    std::string pem(4096, '\0');
+    try {
+        must(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy,
+                                   nullptr, 0),
+             "seed");
+        must(mbedtls_x509_csr_parse_der(&csr, der->data(), der->size()),
+             "CSR does not parse");
+        must(mbedtls_pk_setup(&ca_key,
+                              mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)),
+             "pk setup");
+        must(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1,
+                                 mbedtls_pk_ec(ca_key), mbedtls_ctr_drbg_random,
+                                 &drbg),
+             "CA key");
+
+        mbedtls_mpi serial;
+        mbedtls_mpi_init(&serial);
+        mbedtls_mpi_lset(&serial, 4242);
+        mbedtls_x509write_crt_set_serial(&crt, &serial);
+        mbedtls_mpi_free(&serial);
+        mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
+        mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
+        mbedtls_x509write_crt_set_subject_key(&crt, &csr.pk);
+        mbedtls_x509write_crt_set_issuer_key(&crt, &ca_key);
+        must(mbedtls_x509write_crt_set_subject_name(&crt, "CN=fake leaf"),
+             "subject");
+        must(mbedtls_x509write_crt_set_issuer_name(&crt, "CN=fake CA"),
+             "issuer");
+        must(mbedtls_x509write_crt_set_validity(&crt, "20250101000000",
+                                                "20300101000000"),
+             "validity");
+        auto san = san_extension(names);
+        must(mbedtls_x509write_crt_set_extension(
+                 &crt, MBEDTLS_OID_SUBJECT_ALT_NAME,
+                 MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), 0, san.data(),
+                 san.size()),
+             "SAN");
+        must(mbedtls_x509write_crt_pem(
+                 &crt, reinterpret_cast<unsigned char*>(pem.data()), pem.size(),
+                 mbedtls_ctr_drbg_random, &drbg),
+             "write");
+    } catch (...) {
+        mbedtls_x509write_crt_free(&crt);
+        mbedtls_pk_free(&ca_key);
+        mbedtls_x509_csr_free(&csr);
+        mbedtls_ctr_drbg_free(&drbg);
+        mbedtls_entropy_free(&entropy);
+        throw;
+    }
+    mbedtls_x509write_crt_free(&crt);
+    mbedtls_pk_free(&ca_key);
+    mbedtls_x509_csr_free(&csr);
+    mbedtls_ctr_drbg_free(&drbg);
+    mbedtls_entropy_free(&entropy);
+    pem.resize(pem.find('\0'));
+    return pem;
 }
 
 } // namespace
@@ -316,8 +432,11 @@ http_response fake_ca::signed_request(const http_request& request)
     if (url == std::string(base) + "/cert") {
         http_response r = reply(200, json::object{});
         r.headers.back().value = "application/pem-certificate-chain";
-        r.body = "-----BEGIN CERTIFICATE-----\nMIIB\n"
-                 "-----END CERTIFICATE-----\n";
+        std::vector<std::string> leaf_names = names_;
+        if (!cert_extra_name.empty())
+            leaf_names.push_back(cert_extra_name);
+        r.body = cert_body.empty() ? issue_certificate_pem(csr, leaf_names)
+                                   : cert_body;
         return r;
     }
     return problem(404, "urn:ietf:params:acme:error:malformed",

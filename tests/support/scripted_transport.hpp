@@ -81,6 +81,8 @@ public:
     int already_valid = 0;        ///< first N authorizations start valid
     std::string extra_name;       ///< slipped into every new order
     std::string token;            ///< replaces every challenge token
+    std::string cert_body;        ///< replaces the issued chain
+    std::string cert_extra_name;  ///< added to the issued leaf's SANs
 
     // What happened.
     int new_nonce_requests = 0;

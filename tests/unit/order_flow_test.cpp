@@ -247,3 +247,44 @@ TEST_CASE_FIXTURE(fixture, "tokens unsafe for a URL or a file are refused")
     CHECK(valid_challenge_token(std::string(256, 'a')));
     CHECK(valid_challenge_token("LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"));
 }
+
+TEST_CASE_FIXTURE(fixture, "a chain that does not match the order is refused")
+{
+    SUBCASE("names differ")
+    {
+        ca.cert_extra_name = "victim.example";
+    }
+    SUBCASE("not PEM")
+    {
+        ca.cert_body = "-----BEGIN CERTIFICATE-----\nxx\n";
+    }
+    SUBCASE("binary")
+    {
+        ca.cert_body = std::string("-----BEGIN CERTIFICATE-----\n\0", 29);
+    }
+    SUBCASE("another key")
+    {
+        // A valid certificate, but for a key the client never made.
+        fixture other;
+        ca.cert_body = other.issue({"a.example.com"}).chain_pem;
+    }
+    try {
+        issue({"a.example.com"});
+        FAIL("no error");
+    } catch (const error& e) {
+        CHECK(e.code() == status::bad_response);
+        CHECK(std::string(e.what()).find("certificate") != std::string::npos);
+    }
+}
+
+TEST_CASE_FIXTURE(fixture, "the issued chain is read back")
+{
+    issued_certificate cert = issue({"a.example.com", "b.example.com"});
+    auto chain = crypto.parse_chain(cert.chain_pem);
+    REQUIRE(chain.size() == 1);
+    CHECK(chain[0].dns_names ==
+          std::vector<std::string>{"a.example.com", "b.example.com"});
+    CHECK(chain[0].issuer == "CN=fake CA");
+    CHECK(chain[0].not_after == 1893456000);
+    CHECK(chain[0].serial == bytes{0x10, 0x92});
+}

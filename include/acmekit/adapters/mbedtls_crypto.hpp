@@ -22,6 +22,7 @@ public:
     bytes sha256(std::string_view data) override;
     bytes make_csr(const private_key& key,
                    const std::vector<std::string>& names) override;
+    std::vector<certificate_info> parse_chain(std::string_view pem) override;
 
 private:
     struct state;
