@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,9 +52,34 @@ static double elapsed(void)
            (double)(now.tv_nsec - started.tv_nsec) / 1e9;
 }
 
+/*
+ * Text that came from the server, made safe for a terminal: anything but
+ * printable ASCII is shown as \xNN, so no escape sequence gets through.
+ */
+static const char* safe(const char* text, char* buf, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t used = 0;
+
+    for (; text && *text && used + 5 < size; ++text) {
+        unsigned char c = (unsigned char)*text;
+        if (c >= 0x20 && c < 0x7f) {
+            buf[used++] = (char)c;
+        } else {
+            buf[used++] = '\\';
+            buf[used++] = 'x';
+            buf[used++] = hex[c >> 4];
+            buf[used++] = hex[c & 15];
+        }
+    }
+    buf[used] = '\0';
+    return buf;
+}
+
 static void step(const char* name, const char* text)
 {
-    printf("[%8.3fs] %-10s %s\n", elapsed(), name, text ? text : "");
+    char buf[1024];
+    printf("[%8.3fs] %-10s %s\n", elapsed(), name, safe(text, buf, sizeof buf));
     fflush(stdout);
 }
 
@@ -74,12 +100,17 @@ static void fail_client(acme_client* client, acme_status status)
     const acme_problem* problem = acme_client_last_problem(client);
     size_t i;
 
-    fail("%s", message[0] != '\0' ? message : acme_strerror(status));
+    char id[256], detail[512], type[256];
+
+    fail("%s", safe(message[0] != '\0' ? message : acme_strerror(status),
+                    detail, sizeof detail));
     for (i = 0; problem && i < acme_problem_subproblem_count(problem); ++i)
-        fprintf(stderr, "acmekit-cli:   %s: %s (%s)\n",
-                acme_problem_subproblem_identifier(problem, i),
-                acme_problem_subproblem_detail(problem, i),
-                acme_problem_subproblem_type(problem, i));
+        fprintf(
+            stderr, "acmekit-cli:   %s: %s (%s)\n",
+            safe(acme_problem_subproblem_identifier(problem, i), id, sizeof id),
+            safe(acme_problem_subproblem_detail(problem, i), detail,
+                 sizeof detail),
+            safe(acme_problem_subproblem_type(problem, i), type, sizeof type));
 }
 
 static int progress(void* user, acme_step which, const char* text)
@@ -225,55 +256,94 @@ static int write_all(int fd, const char* data, size_t length)
     return 0;
 }
 
-/*
- * Replaces dir/name with data: a temporary file in the same folder, fsync,
- * rename over the old file, fsync the folder. A crash at any point leaves
- * either the old file or the new one, never a torn mix.
- */
-static int write_file_atomic(const char* dir, const char* name,
-                             const char* data, size_t length, mode_t mode)
+/* A file written and synced under a temporary name, not yet in place. */
+struct staged_file {
+    char* temp_path;
+    char* final_path;
+};
+
+static void discard(struct staged_file* staged)
 {
-    char* final_path = join_path(dir, name);
-    char* temp_path = join_path(dir, ".acmekit-XXXXXX");
-    int fd = -1, dir_fd = -1, result = -1;
+    if (staged->temp_path)
+        unlink(staged->temp_path);
+    free(staged->temp_path);
+    free(staged->final_path);
+    staged->temp_path = staged->final_path = NULL;
+}
 
-    if (!final_path || !temp_path)
-        goto out;
-    fd = mkstemp(temp_path);
-    if (fd < 0)
-        goto out;
-    if (fchmod(fd, mode) != 0 || write_all(fd, data, length) != 0 ||
-        fsync(fd) != 0)
-        goto out;
-    if (close(fd) != 0) {
-        fd = -1;
-        goto out;
+/*
+ * Writes data to a temporary file next to dir/name and syncs it. Nothing
+ * visible changes until commit(): a full disk or a crash here leaves the
+ * old files as they were.
+ */
+static int stage(struct staged_file* staged, const char* dir, const char* name,
+                 const char* data, size_t length, mode_t mode)
+{
+    int fd, saved;
+
+    staged->final_path = join_path(dir, name);
+    staged->temp_path = join_path(dir, ".acmekit-XXXXXX");
+    if (!staged->final_path || !staged->temp_path) {
+        discard(staged);
+        fail("out of memory");
+        return -1;
     }
-    fd = -1;
-    if (rename(temp_path, final_path) != 0)
-        goto out;
-    dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (dir_fd < 0 || fsync(dir_fd) != 0)
-        goto out;
-    result = 0;
+    fd = mkstemp(staged->temp_path);
+    if (fd < 0) {
+        saved = errno;
+        free(staged->temp_path);
+        staged->temp_path = NULL;
+        discard(staged);
+        fail("cannot write %s/%s: %s", dir, name, strerror(saved));
+        return -1;
+    }
+    if (fchmod(fd, mode) != 0 || write_all(fd, data, length) != 0 ||
+        fsync(fd) != 0 || close(fd) != 0) {
+        saved = errno;
+        close(fd);
+        discard(staged);
+        fail("cannot write %s/%s: %s", dir, name, strerror(saved));
+        return -1;
+    }
+    return 0;
+}
 
-out:
-    if (result != 0) {
-        fail("cannot write %s/%s: %s", dir, name, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        if (temp_path)
-            unlink(temp_path);
+/*
+ * Renames every staged file into place, then syncs the folder so that the
+ * renames survive a power cut. Each rename is atomic: a reader sees the
+ * old file or the new one, never a torn mix.
+ */
+static int commit(struct staged_file* files, size_t count, const char* dir)
+{
+    int dir_fd, result = 0;
+    size_t i;
+
+    for (i = 0; i < count && result == 0; ++i) {
+        if (rename(files[i].temp_path, files[i].final_path) != 0) {
+            fail("cannot replace %s: %s", files[i].final_path, strerror(errno));
+            result = -1;
+            break;
+        }
+        free(files[i].temp_path);
+        files[i].temp_path = NULL;
+    }
+    for (i = 0; i < count; ++i)
+        discard(&files[i]);
+    if (result != 0)
+        return result;
+
+    dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dir_fd < 0 || fsync(dir_fd) != 0) {
+        fail("cannot sync %s: %s", dir, strerror(errno));
+        result = -1;
     }
     if (dir_fd >= 0)
         close(dir_fd);
-    free(final_path);
-    free(temp_path);
     return result;
 }
 
-static int write_key(acme_client* client, const acme_key* key, const char* dir,
-                     const char* name)
+static int stage_key(struct staged_file* staged, acme_client* client,
+                     const acme_key* key, const char* dir, const char* name)
 {
     char* pem = NULL;
     size_t length = 0;
@@ -284,35 +354,42 @@ static int write_key(acme_client* client, const acme_key* key, const char* dir,
         fail_client(client, status);
         return -1;
     }
-    result = write_file_atomic(dir, name, pem, length, 0600);
+    result = stage(staged, dir, name, pem, length, 0600);
     acme_secret_free(pem);
     return result;
 }
 
 /* Reads dir/account.key into a NUL-terminated buffer; NULL if absent. */
-static char* read_account_key(const char* dir, size_t* length, int* failed)
+static char* read_account_key(const char* path, size_t* length, int* failed)
 {
-    char* path = join_path(dir, "account.key");
     char* data = NULL;
-    FILE* file;
+    struct stat info;
+    int fd;
 
-    *failed = 0;
-    if (!path)
-        return NULL;
-    file = fopen(path, "rb");
-    if (!file) {
-        if (errno != ENOENT) {
+    *failed = 1;
+    fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            *failed = 0;
+        else
             fail("cannot read %s: %s", path, strerror(errno));
-            *failed = 1;
-        }
-        free(path);
         return NULL;
     }
-    data = calloc(1, MAX_KEY_FILE + 1);
-    if (data)
-        *length = fread(data, 1, MAX_KEY_FILE, file);
-    fclose(file);
-    free(path);
+    if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+        fail("%s is not a regular file", path);
+    } else if (info.st_size > MAX_KEY_FILE) {
+        fail("%s is larger than %d bytes: not a key", path, MAX_KEY_FILE);
+    } else if ((data = calloc(1, (size_t)info.st_size + 1)) == NULL) {
+        fail("out of memory");
+    } else if (read(fd, data, (size_t)info.st_size) != info.st_size) {
+        fail("cannot read %s: %s", path, strerror(errno));
+        free(data);
+        data = NULL;
+    } else {
+        *length = (size_t)info.st_size;
+        *failed = 0;
+    }
+    close(fd);
     return data;
 }
 
@@ -332,28 +409,40 @@ static acme_key* account_key(acme_client* client, const char* dir, int* is_new)
 {
     size_t length = 0;
     int failed = 0;
-    char* pem = read_account_key(dir, &length, &failed);
+    char* path = join_path(dir, "account.key");
+    char* pem = path ? read_account_key(path, &length, &failed) : NULL;
     acme_key* key = NULL;
     acme_status status;
 
-    if (failed)
+    if (!path || failed) {
+        free(path);
         return NULL;
+    }
     *is_new = pem == NULL;
     if (pem) {
         status = acme_key_load_pem(&key, client, pem, length);
         wipe_free(pem, length);
+        if (status != ACME_OK)
+            fail("%s: %s", path, acme_client_last_error(client));
     } else {
         status = acme_key_generate(&key, client, ACME_KEY_EC_P256);
+        if (status != ACME_OK)
+            fail_client(client, status);
     }
-    if (status != ACME_OK)
-        fail_client(client, status);
+    free(path);
     return key;
 }
 
 static int prepare_out_dir(const char* dir)
 {
+    struct stat info;
+
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         fail("cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (stat(dir, &info) != 0 || !S_ISDIR(info.st_mode)) {
+        fail("%s is not a directory", dir);
         return -1;
     }
     if (access(dir, W_OK | X_OK) != 0) {
@@ -372,10 +461,12 @@ static int register_account(acme_client* client, const acme_key* key,
     const char* contacts[1];
     acme_status status;
 
+    char buf[1024];
+
     if (terms && !opts->agree_tos) {
         fail("the CA asks to agree to its terms of service at %s: "
              "read them, then pass --agree-tos",
-             terms);
+             safe(terms, buf, sizeof buf));
         return -1;
     }
     if (opts->email) {
@@ -395,33 +486,78 @@ static int register_account(acme_client* client, const acme_key* key,
     return 0;
 }
 
-static int issue(acme_client* client, const struct cli_options* opts)
+/* Refuses bad or repeated names before anything reaches the CA. */
+static int check_names(acme_client* client, const struct cli_options* opts)
 {
-    acme_issue_options issue = ACME_ISSUE_OPTIONS_INIT;
-    acme_certificate* cert = NULL;
-    acme_key* key;
+    size_t i, j;
     acme_status status;
-    int is_new = 0, result = -1;
-    const char* chain;
 
-    for (size_t i = 0; i < opts->domain_count; ++i) {
+    for (i = 0; i < opts->domain_count; ++i) {
         status = acme_check_domain_name(client, opts->domains[i]);
         if (status != ACME_OK) {
             fail_client(client, status);
             return -1;
         }
+        for (j = 0; j < i; ++j)
+            if (strcasecmp(opts->domains[i], opts->domains[j]) == 0) {
+                fail("--domain %s is given twice", opts->domains[i]);
+                return -1;
+            }
     }
+    return 0;
+}
+
+static int save_account_key(acme_client* client, const acme_key* key,
+                            const char* dir)
+{
+    struct staged_file staged = {NULL, NULL};
+
+    if (stage_key(&staged, client, key, dir, "account.key") != 0)
+        return -1;
+    return commit(&staged, 1, dir);
+}
+
+/* Both files are staged before either replaces its old copy. */
+static int save_certificate(acme_client* client, const acme_certificate* cert,
+                            const char* dir)
+{
+    struct staged_file staged[2] = {{NULL, NULL}, {NULL, NULL}};
+    const char* chain = acme_certificate_chain_pem(cert);
+
+    if (stage_key(&staged[0], client, acme_certificate_key(cert), dir,
+                  "certificate.key") != 0)
+        return -1;
+    if (stage(&staged[1], dir, "fullchain.pem", chain, strlen(chain), 0644) !=
+        0) {
+        discard(&staged[0]);
+        return -1;
+    }
+    return commit(staged, 2, dir);
+}
+
+static int issue(acme_client* client, const struct cli_options* opts)
+{
+    acme_issue_options issue = ACME_ISSUE_OPTIONS_INIT;
+    acme_certificate* cert = NULL;
+    acme_key* key = NULL;
+    acme_status status;
+    int is_new = 0, result = -1;
+
+    if (check_names(client, opts) != 0)
+        return -1;
+    key = account_key(client, opts->out_dir, &is_new);
+    if (!key)
+        return -1;
 
     step("directory", opts->directory);
     status = acme_client_fetch_directory(client);
     if (status != ACME_OK) {
         fail_client(client, status);
-        return -1;
-    }
-    key = account_key(client, opts->out_dir, &is_new);
-    if (!key || register_account(client, key, opts) != 0)
         goto out;
-    if (is_new && write_key(client, key, opts->out_dir, "account.key") != 0)
+    }
+    if (register_account(client, key, opts) != 0)
+        goto out;
+    if (is_new && save_account_key(client, key, opts->out_dir) != 0)
         goto out;
 
     issue.names = opts->domains;
@@ -434,12 +570,7 @@ static int issue(acme_client* client, const struct cli_options* opts)
         fail_client(client, status);
         goto out;
     }
-
-    chain = acme_certificate_chain_pem(cert);
-    if (write_key(client, acme_certificate_key(cert), opts->out_dir,
-                  "certificate.key") != 0 ||
-        write_file_atomic(opts->out_dir, "fullchain.pem", chain, strlen(chain),
-                          0644) != 0)
+    if (save_certificate(client, cert, opts->out_dir) != 0)
         goto out;
     step("saved", opts->out_dir);
     result = 0;

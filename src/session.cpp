@@ -26,17 +26,56 @@ bool is_problem_document(const http_response& response)
 
 } // namespace
 
+namespace {
+
+// Length of the well-formed UTF-8 sequence at text[at], or 0.
+std::size_t utf8_length(std::string_view text, std::size_t at)
+{
+    auto lead = static_cast<unsigned char>(text[at]);
+    std::size_t length = lead < 0x80   ? 1
+                         : lead < 0xc2 ? 0
+                         : lead < 0xe0 ? 2
+                         : lead < 0xf0 ? 3
+                         : lead < 0xf5 ? 4
+                                       : 0;
+    if (length == 0 || at + length > text.size())
+        return 0;
+    for (std::size_t i = 1; i < length; ++i)
+        if ((static_cast<unsigned char>(text[at + i]) & 0xc0) != 0x80)
+            return 0;
+    return length;
+}
+
+// C0 controls, DEL and the C1 controls (U+0080 to U+009F, which some
+// terminals obey as escape sequences).
+bool is_control(std::string_view text, std::size_t at, std::size_t length)
+{
+    auto first = static_cast<unsigned char>(text[at]);
+    if (length == 1)
+        return first < 0x20 || first == 0x7f;
+    auto second = static_cast<unsigned char>(text[at + 1]);
+    return length == 2 && first == 0xc2 && second < 0xa0;
+}
+
+} // namespace
+
 std::string printable(std::string_view server_text)
 {
     std::string out;
     out.reserve(std::min(server_text.size(), max_message_text));
-    for (char c : server_text) {
-        if (out.size() >= max_message_text) {
+    for (std::size_t at = 0; at < server_text.size();) {
+        std::size_t length = utf8_length(server_text, at);
+        if (out.size() + std::max<std::size_t>(length, 1) > max_message_text) {
             out += "...";
             break;
         }
-        auto u = static_cast<unsigned char>(c);
-        out += (u < 0x20 || u == 0x7f) ? ' ' : c;
+        if (length == 0)
+            out += '?';
+        else if (is_control(server_text, at, length))
+            out += ' ';
+        else
+            out.append(server_text, at, length);
+        at += std::max<std::size_t>(length, 1);
     }
     return out;
 }

@@ -63,7 +63,7 @@ std::string describe(httplib::Error e, long verify_result)
         return "connection refused or host unreachable";
     case httplib::Error::ConnectionTimeout: return "connection timed out";
     case httplib::Error::Read:
-        return "connection closed while reading the response";
+        return "no complete response (connection closed or read timed out)";
     case httplib::Error::Write:
         return "connection closed while sending the request";
     case httplib::Error::SSLServerVerification:

@@ -3,6 +3,7 @@
 #include <acmekit/adapters/mbedtls_crypto.hpp>
 #include <acmekit/client.hpp>
 
+#include "detail/session.hpp"
 #include "scripted_transport.hpp"
 
 using namespace acme;
@@ -207,4 +208,19 @@ TEST_CASE_FIXTURE(fixture, "URLs off the directory's origin are refused")
         for (const auto& r : hostile.requests)
             CHECK(r.url.rfind("https://x.test/", 0) == 0);
     }
+}
+
+TEST_CASE("server text is made safe for one line of a terminal")
+{
+    using acme::detail::printable;
+    CHECK(printable("plain text") == "plain text");
+    CHECK(printable("a\nb\x1b[2Jc\x7f") == "a b [2Jc ");
+    CHECK(printable("caf\xc3\xa9") == "caf\xc3\xa9");
+    CHECK(printable("csi\xc2\x9b"
+                    "31m") == "csi 31m");
+    CHECK(printable("bad\xff\xc3") == "bad??");
+    std::string long_text(398, 'a');
+    long_text += "\xc3\xa9\xc3\xa9";
+    std::string cut = printable(long_text);
+    CHECK(cut == std::string(398, 'a') + "\xc3\xa9...");
 }
