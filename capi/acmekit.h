@@ -133,7 +133,8 @@ typedef struct acme_client_options {
     /* PEM file of CAs that may sign the ACME server's TLS certificate;
        NULL uses the system's trust store. Verification is always on. */
     const char* ca_file;
-    /* 0 takes the defaults: 10 s to connect, 30 s to read. */
+    /* 0 takes the defaults: 10 s to connect, 30 s of silence while
+       reading, 60 s for a whole request. */
     unsigned connect_timeout_ms;
     unsigned read_timeout_ms;
     /* Optional; messages above max_log_level are not delivered. */

@@ -5,8 +5,11 @@
 
 #include <fmt/format.h>
 
+#include <condition_variable>
 #include <fstream>
 #include <map>
+#include <mutex>
+#include <thread>
 
 namespace acme {
 
@@ -77,6 +80,47 @@ std::string describe(httplib::Error e, long verify_result)
     }
 }
 
+// Stops the client's request from another thread once the deadline
+// passes; cpp-httplib's stop() shuts the socket down, which makes the
+// blocked read fail at once.
+class deadline_watch {
+public:
+    deadline_watch(httplib::Client& client, std::chrono::milliseconds limit)
+        : watcher_([this, &client, limit] {
+              std::unique_lock<std::mutex> lock(mutex_);
+              if (!done_cv_.wait_for(lock, limit, [this] { return done_; })) {
+                  expired_ = true;
+                  client.stop();
+              }
+          })
+    {
+    }
+
+    ~deadline_watch() { finish(); }
+    deadline_watch(const deadline_watch&) = delete;
+    deadline_watch& operator=(const deadline_watch&) = delete;
+
+    /// Ends the watch; true when the deadline had passed.
+    bool finish()
+    {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            done_ = true;
+        }
+        done_cv_.notify_one();
+        if (watcher_.joinable())
+            watcher_.join();
+        return expired_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable done_cv_;
+    bool done_ = false;
+    bool expired_ = false;
+    std::thread watcher_;
+};
+
 } // namespace
 
 struct httplib_transport::state {
@@ -143,7 +187,14 @@ http_response httplib_transport::send(const http_request& request)
 
     httplib::Response res;
     httplib::Error err = httplib::Error::Success;
-    if (!client.send(req, res, err))
+    deadline_watch watch(client, state_->options.request_timeout);
+    bool sent = client.send(req, res, err);
+    if (watch.finish())
+        throw error(status::timeout,
+                    fmt::format("{}: no complete response within {} ms",
+                                host_of(parts.origin),
+                                state_->options.request_timeout.count()));
+    if (!sent)
         throw error(
             status_for(err),
             fmt::format("{}: {}", host_of(parts.origin),

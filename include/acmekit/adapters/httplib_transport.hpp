@@ -15,6 +15,9 @@ struct httplib_transport_options {
     std::string ca_file;
     std::chrono::milliseconds connect_timeout{10000};
     std::chrono::milliseconds read_timeout{30000};
+    /// The longest a whole request may take, however slowly the server
+    /// trickles its answer; the read timeout only bounds each silence.
+    std::chrono::milliseconds request_timeout{60000};
     std::string user_agent = "acmekit";
 };
 
