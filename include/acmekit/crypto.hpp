@@ -22,6 +22,10 @@ enum class key_type {
     rsa_4096,
 };
 
+/// Digests for HMAC: TSIG signatures for DNS updates (RFC 8945) and
+/// external account binding (RFC 8555 section 7.3.4, HS256/384/512).
+enum class hmac_algorithm { sha256, sha384, sha512 };
+
 /// The JWS "alg" for signatures made with a key of this type.
 const char* jws_algorithm(key_type type) noexcept;
 
@@ -77,6 +81,9 @@ public:
     virtual bytes sign(const private_key& key, std::string_view data) = 0;
 
     virtual bytes sha256(std::string_view data) = 0;
+
+    virtual bytes hmac(hmac_algorithm algorithm, const secret_bytes& key,
+                       std::string_view data) = 0;
 
     /// A DER PKCS#10 request signed by key, with the first name as the
     /// subject CN and every name in subjectAltName.

@@ -623,6 +623,25 @@ bytes mbedtls_crypto::sha256(std::string_view data)
     return digest(MBEDTLS_MD_SHA256, data);
 }
 
+bytes mbedtls_crypto::hmac(hmac_algorithm algorithm, const secret_bytes& key,
+                           std::string_view data)
+{
+    mbedtls_md_type_t md =
+        algorithm == hmac_algorithm::sha256   ? MBEDTLS_MD_SHA256
+        : algorithm == hmac_algorithm::sha384 ? MBEDTLS_MD_SHA384
+                                              : MBEDTLS_MD_SHA512;
+    const mbedtls_md_info_t* info = mbedtls_md_info_from_type(md);
+    if (info == nullptr)
+        throw error(status::crypto_error, "HMAC digest not available");
+
+    bytes mac(mbedtls_md_get_size(info));
+    check(mbedtls_md_hmac(info, key.data(), key.size(),
+                          reinterpret_cast<const unsigned char*>(data.data()),
+                          data.size(), mac.data()),
+          "HMAC failed");
+    return mac;
+}
+
 bytes mbedtls_crypto::make_csr(const private_key& key,
                                const std::vector<std::string>& names)
 {

@@ -785,3 +785,25 @@ TEST_CASE("a key made by one provider instance works with another")
     bytes sig = provider().sign(*key, "shared");
     CHECK(verifies(*key, "shared", sig));
 }
+
+TEST_CASE("HMAC matches the RFC 4231 test case 2")
+{
+    acme::mbedtls_crypto crypto;
+    acme::secret_bytes key(std::string_view("Jefe"));
+    std::string data = "what do ya want for nothing?";
+    auto hex = [](const acme::bytes& b) {
+        std::string out;
+        char two[3];
+        for (auto c : b) {
+            std::snprintf(two, sizeof two, "%02x", c);
+            out += two;
+        }
+        return out;
+    };
+    CHECK(hex(crypto.hmac(acme::hmac_algorithm::sha256, key, data)) ==
+          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    CHECK(hex(crypto.hmac(acme::hmac_algorithm::sha384, key, data)) ==
+          "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e"
+          "8e2240ca5e69e2c78b3239ecfab21649");
+    CHECK(crypto.hmac(acme::hmac_algorithm::sha512, key, data).size() == 64);
+}

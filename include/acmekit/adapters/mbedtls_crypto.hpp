@@ -20,6 +20,8 @@ public:
     public_jwk jwk(const private_key& key) override;
     bytes sign(const private_key& key, std::string_view data) override;
     bytes sha256(std::string_view data) override;
+    bytes hmac(hmac_algorithm algorithm, const secret_bytes& key,
+               std::string_view data) override;
     bytes make_csr(const private_key& key,
                    const std::vector<std::string>& names) override;
     std::vector<certificate_info> parse_chain(std::string_view pem) override;
