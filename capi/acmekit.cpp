@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <new>
 #include <optional>
@@ -267,6 +268,12 @@ acme_status acme_client_new(acme_client** out,
         acme_client_options opts = read_options(options, defaults);
         require(opts.directory_url != nullptr, "directory_url is NULL");
 
+        // Checked here, not only by a transport, so that every build
+        // reports an unreadable CA file the same way.
+        if (opts.ca_file != nullptr && !std::ifstream(opts.ca_file).good())
+            throw acme::error(acme::status::io_error,
+                              std::string("cannot read CA file ") +
+                                  opts.ca_file);
         client->crypto = std::make_shared<acme::mbedtls_crypto>();
         client->transport = make_transport(opts);
         if (opts.log != nullptr)
