@@ -301,6 +301,23 @@ typedef int (*acme_http01_publish_fn)(void* user, const char* identifier,
 typedef void (*acme_http01_withdraw_fn)(void* user, const char* identifier,
                                         const char* token);
 
+typedef enum acme_challenge_type {
+    ACME_CHALLENGE_HTTP_01 = 0,
+    ACME_CHALLENGE_DNS_01 = 1
+} acme_challenge_type;
+
+/*
+ * DNS-01 through the host's own code (a DNS provider's API, or an operator
+ * told what to add): publish must add a TXT record with value at fqdn,
+ * keeping any other values there, and return 0 when done; withdraw removes
+ * that one value again. Called for every publish attempted, also after
+ * failures. The strings are valid only during the call.
+ */
+typedef int (*acme_dns_publish_fn)(void* user, const char* fqdn,
+                                   const char* value);
+typedef void (*acme_dns_withdraw_fn)(void* user, const char* fqdn,
+                                     const char* value);
+
 typedef struct acme_issue_options {
     size_t size;              /* sizeof(acme_issue_options), set by _INIT */
     const char* const* names; /* DNS names; the first becomes the CN */
@@ -315,12 +332,36 @@ typedef struct acme_issue_options {
     void* http01_user;
     acme_progress_fn progress;
     void* progress_user;
+
+    /* The challenge to answer; wildcard names need ACME_CHALLENGE_DNS_01. */
+    acme_challenge_type challenge;
+    /* DNS-01 publishing, exactly one of: the callbacks (both), a hook
+       program run as `HOOK add|remove FQDN VALUE` without a shell, or an
+       RFC 2136 update server. */
+    acme_dns_publish_fn dns_publish;
+    acme_dns_withdraw_fn dns_withdraw;
+    void* dns_user;
+    const char* dns_hook;
+    unsigned dns_hook_timeout_ms;  /* 0: 60 s */
+    const char* dns_update_server; /* "ADDR", "ADDR:PORT", "[V6]:PORT" */
+    const char* dns_update_zone;   /* NULL: found from the server's SOA */
+    const char* tsig_key_name;
+    const char* tsig_algorithm;     /* NULL: "hmac-sha256" */
+    const char* tsig_secret_base64; /* as in BIND and Knot key files */
+    /* Before the CA is told, every value must be seen at every server
+       listed here (default: the update server). Nothing else is asked. */
+    const char* const* dns_resolvers;
+    size_t dns_resolver_count;
+    int dns_skip_propagation_check;
+    unsigned dns_propagation_timeout_ms;  /* 0: 120 s */
+    unsigned dns_propagation_interval_ms; /* 0: 1 s */
 } acme_issue_options;
 
 #define ACME_ISSUE_OPTIONS_INIT                                                \
     {                                                                          \
         sizeof(acme_issue_options), NULL, 0, ACME_KEY_EC_P256, NULL, 0, NULL,  \
-            NULL, NULL, NULL, NULL                                             \
+            NULL, NULL, NULL, NULL, ACME_CHALLENGE_HTTP_01, NULL, NULL, NULL,  \
+            NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0            \
     }
 
 /*

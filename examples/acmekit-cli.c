@@ -40,6 +40,19 @@ struct cli_options {
     const char* out_dir;
     int agree_tos;
     int verbose;
+    /* DNS-01 */
+    int dns01;
+    const char* dns_hook;   /* --dns hook:PATH */
+    const char* dns_server; /* --dns rfc2136:SERVER */
+    int dns_manual;         /* --dns manual */
+    const char* dns_zone;
+    const char* tsig_key;
+    const char* tsig_algorithm;
+    const char* tsig_secret_file;
+    const char* resolvers[8];
+    size_t resolver_count;
+    int no_propagation_check;
+    unsigned dns_timeout_ms;
 };
 
 static struct timespec started;
@@ -138,7 +151,8 @@ static void usage(FILE* to)
           "[--agree-tos]\n"
           "                         [--http-address ADDR] [--http-port PORT]"
           " --out DIR\n"
-          "                         [--verbose]\n"
+          "                         [--verbose] [--challenge dns-01 --dns "
+          "...]\n"
           "\n"
           "  --directory URL      the CA's ACME directory (https://)\n"
           "  --ca-file PEM        CAs trusted for the CA's own TLS "
@@ -150,7 +164,25 @@ static void usage(FILE* to)
           "0.0.0.0)\n"
           "  --http-port PORT     port the CA validates on (default 80)\n"
           "  --out DIR            where keys and the chain are written\n"
-          "  --verbose            print the library's diagnostics\n",
+          "  --verbose            print the library's diagnostics\n"
+          "\n"
+          "  --challenge TYPE     http-01 (default) or dns-01\n"
+          "  --dns hook:PATH      DNS-01 records by running PATH "
+          "add|remove NAME VALUE\n"
+          "  --dns rfc2136:SERVER DNS-01 records by dynamic update to "
+          "SERVER[:PORT]\n"
+          "  --dns manual         print each record and wait for Enter\n"
+          "  --tsig-key NAME      TSIG key for rfc2136 (with "
+          "--tsig-secret-file F)\n"
+          "  --tsig-algorithm A   hmac-sha256 (default), hmac-sha384, "
+          "hmac-sha512\n"
+          "  --dns-zone ZONE      the zone to update (default: from the "
+          "SOA)\n"
+          "  --dns-resolver ADDR  where to check that records are visible; "
+          "repeatable\n"
+          "  --no-propagation-check  tell the CA without checking\n"
+          "  --dns-timeout SECS   how long records may take to appear "
+          "(120)\n",
           to);
 }
 
@@ -167,6 +199,22 @@ static int parse_port(const char* text, int* port)
     return 0;
 }
 
+/* --dns hook:PATH | rfc2136:SERVER | manual */
+static int parse_dns(const char* text, struct cli_options* opts)
+{
+    if (strncmp(text, "hook:", 5) == 0 && text[5] != '\0')
+        opts->dns_hook = text + 5;
+    else if (strncmp(text, "rfc2136:", 8) == 0 && text[8] != '\0')
+        opts->dns_server = text + 8;
+    else if (strcmp(text, "manual") == 0)
+        opts->dns_manual = 1;
+    else {
+        fail("--dns: hook:PATH, rfc2136:SERVER or manual, not %s", text);
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char** argv, struct cli_options* opts)
 {
     static const struct option long_options[] = {
@@ -180,9 +228,18 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
         {"agree-tos", no_argument, NULL, 't'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
+        {"challenge", required_argument, NULL, 'C'},
+        {"dns", required_argument, NULL, 'D'},
+        {"dns-zone", required_argument, NULL, 'Z'},
+        {"tsig-key", required_argument, NULL, 'K'},
+        {"tsig-algorithm", required_argument, NULL, 'A'},
+        {"tsig-secret-file", required_argument, NULL, 'S'},
+        {"dns-resolver", required_argument, NULL, 'R'},
+        {"no-propagation-check", no_argument, NULL, 'N'},
+        {"dns-timeout", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
-    int c;
+    int c, seconds;
 
     if (argc >= 2 &&
         (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
@@ -204,6 +261,37 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
         case 't': opts->agree_tos = 1; break;
         case 'v': opts->verbose = 1; break;
         case 'h': usage(stdout); return 1;
+        case 'C':
+            if (strcmp(optarg, "dns-01") != 0 &&
+                strcmp(optarg, "http-01") != 0) {
+                fail("--challenge: http-01 or dns-01, not %s", optarg);
+                return -1;
+            }
+            opts->dns01 = strcmp(optarg, "dns-01") == 0;
+            break;
+        case 'D':
+            if (parse_dns(optarg, opts) != 0)
+                return -1;
+            break;
+        case 'Z': opts->dns_zone = optarg; break;
+        case 'K': opts->tsig_key = optarg; break;
+        case 'A': opts->tsig_algorithm = optarg; break;
+        case 'S': opts->tsig_secret_file = optarg; break;
+        case 'N': opts->no_propagation_check = 1; break;
+        case 'R':
+            if (opts->resolver_count == 8) {
+                fail("at most 8 --dns-resolver options");
+                return -1;
+            }
+            opts->resolvers[opts->resolver_count++] = optarg;
+            break;
+        case 'T':
+            if (parse_port(optarg, &seconds) != 0) {
+                fail("--dns-timeout: seconds from 1 to 65535, not %s", optarg);
+                return -1;
+            }
+            opts->dns_timeout_ms = (unsigned)seconds * 1000u;
+            break;
         case 'n':
             if (opts->domain_count == MAX_DOMAINS) {
                 fail("at most %d --domain options", MAX_DOMAINS);
@@ -222,6 +310,16 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
     }
     if (optind != argc) {
         fail("unexpected argument: %s", argv[optind]);
+        return -1;
+    }
+    if (opts->dns01 &&
+        (!!opts->dns_hook + !!opts->dns_server + opts->dns_manual) != 1) {
+        fail("--challenge dns-01 needs one --dns hook:PATH, rfc2136:SERVER "
+             "or manual");
+        return -1;
+    }
+    if (opts->dns_server && (!opts->tsig_key || !opts->tsig_secret_file)) {
+        fail("--dns rfc2136: needs --tsig-key and --tsig-secret-file");
         return -1;
     }
     if (!opts->directory || !opts->out_dir || opts->domain_count == 0) {
@@ -359,8 +457,11 @@ static int stage_key(struct staged_file* staged, acme_client* client,
     return result;
 }
 
-/* Reads dir/account.key into a NUL-terminated buffer; NULL if absent. */
-static char* read_account_key(const char* path, size_t* length, int* failed)
+/*
+ * Reads a key or secret file into a NUL-terminated buffer. NULL with
+ * *failed == 0 when the file does not exist.
+ */
+static char* read_small_file(const char* path, size_t* length, int* failed)
 {
     char* data = NULL;
     struct stat info;
@@ -410,7 +511,7 @@ static acme_key* account_key(acme_client* client, const char* dir, int* is_new)
     size_t length = 0;
     int failed = 0;
     char* path = join_path(dir, "account.key");
-    char* pem = path ? read_account_key(path, &length, &failed) : NULL;
+    char* pem = path ? read_small_file(path, &length, &failed) : NULL;
     acme_key* key = NULL;
     acme_status status;
 
@@ -535,6 +636,67 @@ static int save_certificate(acme_client* client, const acme_certificate* cert,
     return commit(staged, 2, dir);
 }
 
+/* The manual flow: the operator adds the record and confirms. */
+static int manual_publish(void* user, const char* fqdn, const char* value)
+{
+    char name[512], text[256], line[64];
+    (void)user;
+    printf("\nAdd this TXT record, then press Enter:\n  %s. 60 IN TXT "
+           "\"%s\"\n",
+           safe(fqdn, name, sizeof name), safe(value, text, sizeof text));
+    fflush(stdout);
+    if (!fgets(line, sizeof line, stdin)) {
+        fail("no confirmation for the TXT record at %s", name);
+        return -1;
+    }
+    return 0;
+}
+
+static void manual_withdraw(void* user, const char* fqdn, const char* value)
+{
+    char name[512], text[256];
+    (void)user;
+    printf("The TXT record %s \"%s\" may now be removed.\n",
+           safe(fqdn, name, sizeof name), safe(value, text, sizeof text));
+    fflush(stdout);
+}
+
+/* Reads the first line of the TSIG secret file; NULL on failure. */
+static char* read_secret(const char* path)
+{
+    size_t length = 0;
+    int failed = 0;
+    char* data = read_small_file(path, &length, &failed);
+    if (!data) {
+        if (!failed)
+            fail("cannot read %s: %s", path, strerror(ENOENT));
+        return NULL;
+    }
+    data[strcspn(data, "\r\n")] = '\0';
+    return data;
+}
+
+static void set_dns_options(acme_issue_options* issue,
+                            const struct cli_options* opts,
+                            const char* tsig_secret)
+{
+    issue->challenge = ACME_CHALLENGE_DNS_01;
+    issue->dns_hook = opts->dns_hook;
+    issue->dns_update_server = opts->dns_server;
+    issue->dns_update_zone = opts->dns_zone;
+    issue->tsig_key_name = opts->tsig_key;
+    issue->tsig_algorithm = opts->tsig_algorithm;
+    issue->tsig_secret_base64 = tsig_secret;
+    if (opts->dns_manual) {
+        issue->dns_publish = manual_publish;
+        issue->dns_withdraw = manual_withdraw;
+    }
+    issue->dns_resolvers = opts->resolvers;
+    issue->dns_resolver_count = opts->resolver_count;
+    issue->dns_skip_propagation_check = opts->no_propagation_check;
+    issue->dns_propagation_timeout_ms = opts->dns_timeout_ms;
+}
+
 static int issue(acme_client* client, const struct cli_options* opts)
 {
     acme_issue_options issue = ACME_ISSUE_OPTIONS_INIT;
@@ -542,12 +704,16 @@ static int issue(acme_client* client, const struct cli_options* opts)
     acme_key* key = NULL;
     acme_status status;
     int is_new = 0, result = -1;
+    char* tsig_secret = NULL;
 
     if (check_names(client, opts) != 0)
         return -1;
+    if (opts->tsig_secret_file &&
+        (tsig_secret = read_secret(opts->tsig_secret_file)) == NULL)
+        return -1;
     key = account_key(client, opts->out_dir, &is_new);
     if (!key)
-        return -1;
+        goto out;
 
     step("directory", opts->directory);
     status = acme_client_fetch_directory(client);
@@ -565,6 +731,8 @@ static int issue(acme_client* client, const struct cli_options* opts)
     issue.http01_address = opts->http_address;
     issue.http01_port = opts->http_port;
     issue.progress = progress;
+    if (opts->dns01)
+        set_dns_options(&issue, opts, tsig_secret);
     status = acme_certificate_issue(&cert, client, &issue);
     if (status != ACME_OK) {
         fail_client(client, status);
@@ -576,6 +744,8 @@ static int issue(acme_client* client, const struct cli_options* opts)
     result = 0;
 
 out:
+    if (tsig_secret)
+        wipe_free(tsig_secret, strlen(tsig_secret));
     acme_certificate_free(cert);
     acme_key_free(key);
     return result;

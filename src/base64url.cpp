@@ -1,5 +1,7 @@
 #include "detail/base64url.hpp"
 
+#include <acmekit/secret.hpp>
+
 namespace acme::detail {
 
 namespace {
@@ -77,6 +79,25 @@ std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view text)
         }
     }
     return out;
+}
+
+std::optional<std::vector<std::uint8_t>>
+base64_decode_any(std::string_view text)
+{
+    auto space = [](char c) {
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    };
+    while (!text.empty() && space(text.front()))
+        text.remove_prefix(1);
+    while (!text.empty() && space(text.back()))
+        text.remove_suffix(1);
+
+    std::string url_form(text);
+    for (char& c : url_form)
+        c = c == '+' ? '-' : c == '/' ? '_' : c;
+    auto decoded = base64url_decode(url_form);
+    secure_wipe(url_form.data(), url_form.size());
+    return decoded;
 }
 
 } // namespace acme::detail

@@ -1,4 +1,5 @@
 #include <acmekit/client.hpp>
+#include <acmekit/dns.hpp>
 
 #include "detail/poll.hpp"
 #include "detail/session.hpp"
@@ -107,6 +108,12 @@ void issuance::check_names() const
     std::vector<std::string> seen;
     for (const std::string& name : request_.names) {
         validate_dns_name(name);
+        // RFC 8555 section 7.1.3: only DNS-01 can prove a wildcard.
+        if (name.rfind("*.", 0) == 0 && !solver_.handles("dns-01"))
+            throw error(status::unsupported,
+                        fmt::format("{} is a wildcard: it needs the dns-01 "
+                                    "challenge",
+                                    name));
         std::string folded = lowercase(name);
         if (std::find(seen.begin(), seen.end(), folded) != seen.end())
             throw error(status::invalid_argument,
@@ -183,8 +190,15 @@ std::vector<pending_challenge> issuance::collect_challenges(const order& placed)
                         fmt::format("challenge for {} has a malformed token",
                                     detail::printable(authz.id.value)));
 
-        challenge_task task{chosen->type, authz.id.value, authz.wildcard,
-                            chosen->token, chosen->token + "." + thumbprint};
+        challenge_task task{chosen->type,
+                            authz.id.value,
+                            authz.wildcard,
+                            chosen->token,
+                            chosen->token + "." + thumbprint,
+                            {}};
+        if (task.type == "dns-01")
+            task.dns_value = dns01_txt_value(*client_.used_services().keys,
+                                             task.key_authorization);
         result.push_back({chosen->url, std::move(task)});
     }
     return result;
@@ -201,7 +215,8 @@ void issuance::validate(order& placed)
     presented_challenges presented(solver_);
     for (const pending_challenge& p : pending) {
         report(issue_step::challenge,
-               fmt::format("{} for {}", p.task.type, p.task.identifier));
+               fmt::format("{} for {}{}", p.task.type,
+                           p.task.wildcard ? "*." : "", p.task.identifier));
         presented.present(p.task);
     }
     for (const pending_challenge& p : pending)

@@ -22,12 +22,15 @@ constexpr std::size_t max_challenge_token = 256;
 bool valid_challenge_token(const std::string& token) noexcept;
 
 struct challenge_task {
-    std::string type;       ///< "http-01"
+    std::string type;       ///< "http-01" or "dns-01"
     std::string identifier; ///< the name being validated
     bool wildcard = false;
     std::string token;
     /// token "." thumbprint (RFC 8555 section 8.1). Not to be logged.
     std::string key_authorization;
+    /// For dns-01 only: base64url(SHA-256(key_authorization)), the TXT
+    /// value to publish (section 8.4). Public once published.
+    std::string dns_value;
 };
 
 class challenge_solver {

@@ -27,4 +27,9 @@ inline std::string base64url_encode(const std::vector<std::uint8_t>& data)
 std::optional<std::vector<std::uint8_t>>
 base64url_decode(std::string_view text);
 
+/// Decodes key material as people paste it: standard base64 or base64url,
+/// with or without padding, surrounding whitespace ignored.
+std::optional<std::vector<std::uint8_t>>
+base64_decode_any(std::string_view text);
+
 } // namespace acme::detail

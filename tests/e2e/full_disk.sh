@@ -15,9 +15,10 @@ mkdir "$mnt"
 
 unmount_disk() {
   local rc=$?
-  mountpoint -q "$mnt" && umount "$mnt"
-  (exit "$rc")
-  e2e_cleanup
+  if mountpoint -q "$mnt"; then
+    umount "$mnt" || true
+  fi
+  e2e_cleanup "$rc"
 }
 trap unmount_disk EXIT
 

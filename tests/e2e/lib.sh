@@ -12,7 +12,7 @@
 E2E_BUILD_PACKAGES=(meson ninja-build pkg-config gcc g++ libmbedtls-dev
   libcpp-httplib-dev libboost-json1.81-dev libfmt-dev doctest-dev libssl-dev)
 # shellcheck disable=SC2034
-E2E_RUN_PACKAGES=(pebble openssl curl binutils coreutils)
+E2E_RUN_PACKAGES=(pebble openssl curl binutils coreutils knot knot-dnsutils)
 
 # Seconds that Pebble may take to answer its directory after the start.
 : "${E2E_START_TIMEOUT:=20}"
@@ -264,9 +264,11 @@ e2e_start_challtestsrv() {
 
 # Starts Pebble without its random validation sleep. Nonce rejection and
 # authz reuse keep Pebble's defaults unless the caller exported them.
+# E2E_PEBBLE_DNS_SERVER=ADDR:PORT makes Pebble resolve through that server
+# (a real authoritative one for DNS-01) instead of pebble-challtestsrv.
 e2e_start_pebble() {
   PEBBLE_VA_NOSLEEP=1 pebble -config "$PEBBLE_WORKDIR/pebble-config.json" \
-    -dnsserver "127.0.0.1:$PEBBLE_DNS_PORT" \
+    -dnsserver "${E2E_PEBBLE_DNS_SERVER:-127.0.0.1:$PEBBLE_DNS_PORT}" \
     </dev/null >>"$PEBBLE_WORKDIR/pebble.log" 2>&1 &
   E2E_PIDS+=("$!:pebble")
 }
@@ -393,8 +395,10 @@ e2e_cli_path() {
 
 # Runs at exit: stops the servers, keeps the work directory on failure
 # (or with E2E_KEEP=1) so that its logs can be read.
+# e2e_cleanup [STATUS]: the exit status is STATUS, or that of the command
+# that ended the script; traps that do more first pass it on explicitly.
 e2e_cleanup() {
-  local rc=$?
+  local rc=${1:-$?}
   pebble_stop
   if [[ -n ${E2E_TMP:-} && -d $E2E_TMP ]]; then
     if (( rc != 0 )) || [[ ${E2E_KEEP:-0} == 1 ]]; then

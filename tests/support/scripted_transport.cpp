@@ -275,7 +275,8 @@ json::object fake_ca::authz_json(std::size_t index)
         };
     json::array challenges{
         json::object{{"type", "dns-01"},
-                     {"url", base_url + "/dns"},
+                     {"url", std::string(base) + "/chall/" +
+                                 std::to_string(index) + "d"},
                      {"token", a.token + "d"},
                      {"status", "pending"}},
         challenge,

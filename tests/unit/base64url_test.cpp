@@ -35,3 +35,13 @@ TEST_CASE("base64url decoding round-trips and rejects foreign characters")
     CHECK_FALSE(base64url_decode("Z"));
     CHECK_FALSE(base64url_decode("Zm 9v"));
 }
+
+TEST_CASE("key material is accepted in either alphabet, padded or not")
+{
+    using acme::detail::base64_decode_any;
+    const std::vector<std::uint8_t> bytes = {0xfb, 0xff, 0xbf, 0x01};
+    CHECK(base64_decode_any("+/+/AQ==") == bytes);
+    CHECK(base64_decode_any("-_-_AQ") == bytes);
+    CHECK(base64_decode_any("  -_-_AQ==\n") == bytes);
+    CHECK_FALSE(base64_decode_any("+/+/A!=="));
+}

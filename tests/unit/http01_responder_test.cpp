@@ -36,8 +36,8 @@ int free_port()
 
 challenge_task task(const std::string& token)
 {
-    return {"http-01", "device.example.com", false, token,
-            token + ".thumbprint"};
+    return {"http-01", "device.example.com",  false,
+            token,     token + ".thumbprint", {}};
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 
 #include <acmekit/adapters/mbedtls_crypto.hpp>
 #include <acmekit/client.hpp>
+#include <acmekit/dns.hpp>
 
 #include "scripted_transport.hpp"
 
@@ -287,4 +288,58 @@ TEST_CASE_FIXTURE(fixture, "the issued chain is read back")
     CHECK(chain[0].issuer == "CN=fake CA");
     CHECK(chain[0].not_after == 1893456000);
     CHECK(chain[0].serial == bytes{0x10, 0x92});
+}
+
+TEST_CASE_FIXTURE(fixture, "a wildcard with an HTTP-01 solver fails first")
+{
+    std::size_t before = http.requests.size();
+    try {
+        issue({"test.example.com", "*.test.example.com"});
+        FAIL("no error");
+    } catch (const error& e) {
+        CHECK(e.code() == status::unsupported);
+        CHECK(std::string(e.what()).find("dns-01") != std::string::npos);
+    }
+    CHECK(http.requests.size() == before);
+}
+
+namespace {
+
+class recording_dns_solver final : public challenge_solver {
+public:
+    bool handles(const std::string& type) const override
+    {
+        return type == "dns-01";
+    }
+    void present(const challenge_task& task) override
+    {
+        presented.push_back(task);
+    }
+    void cleanup(const challenge_task&) noexcept override {}
+
+    std::vector<challenge_task> presented;
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(fixture, "DNS-01 tasks carry the TXT value")
+{
+    recording_dns_solver dns;
+    issue_request request;
+    request.names = {"a.example.com"};
+    issue_certificate(acme_client, request, dns);
+    REQUIRE(dns.presented.size() == 1);
+    const challenge_task& task = dns.presented[0];
+    CHECK(task.type == "dns-01");
+    CHECK(task.token == "tok0d");
+    CHECK(task.dns_value == dns01_txt_value(crypto, task.key_authorization));
+}
+
+TEST_CASE("the TXT value of a known key authorization")
+{
+    mbedtls_crypto crypto;
+    CHECK(dns01_txt_value(crypto,
+                          "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA."
+                          "9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI") ==
+          "lCM7cZyQXcVHK2nnW3jjAhNT3Fvm18UN-kWZZknKoYM");
 }
