@@ -231,3 +231,27 @@ TEST_CASE("a failing or hanging hook is an error that says so")
 
     CHECK_THROWS_AS(hook_publisher("/nonexistent/hook"), error);
 }
+
+TEST_CASE("cleanup after a failed present still tries to remove the value")
+{
+    struct refusing final : dns_publisher {
+        std::vector<std::string> removed;
+        void add_txt(const std::string&, const std::string&) override
+        {
+            throw error(status::solver_failed, "provider said no");
+        }
+        void remove_txt(const std::string& fqdn, const std::string&) override
+        {
+            removed.push_back(fqdn);
+            throw error(status::solver_failed, "provider said no again");
+        }
+    } publisher;
+    fake_dns lookup;
+    test::fake_clock time;
+    dns01_solver solver(publisher, time, checked(), lookup);
+    auto task = dns_task("a.example.com", false, "t", "v");
+    CHECK_THROWS_AS(solver.present(task), error);
+    CHECK_NOTHROW(solver.cleanup(task));
+    CHECK(publisher.removed ==
+          std::vector<std::string>{"_acme-challenge.a.example.com"});
+}
