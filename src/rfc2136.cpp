@@ -186,30 +186,30 @@ rfc2136_publisher::rfc2136_publisher(dns_server primary, tsig_key key,
 void rfc2136_publisher::add_txt(const std::string& fqdn,
                                 const std::string& value)
 {
-    update_context update{primary_,
-                          key_,
-                          keys_,
-                          timeout_,
-                          zone_for(zone_, primary_, fqdn, timeout_),
-                          fqdn,
-                          "adding"};
-    send_update(update,
-                detail::build_txt_add(detail::random_dns_id(), update.zone,
-                                      fqdn, value, challenge_ttl));
+    update(fqdn, value, true);
 }
 
 void rfc2136_publisher::remove_txt(const std::string& fqdn,
                                    const std::string& value)
 {
-    update_context update{primary_,
-                          key_,
-                          keys_,
-                          timeout_,
-                          zone_for(zone_, primary_, fqdn, timeout_),
-                          fqdn,
-                          "removing"};
-    send_update(update, detail::build_txt_delete(detail::random_dns_id(),
-                                                 update.zone, fqdn, value));
+    update(fqdn, value, false);
+}
+
+void rfc2136_publisher::update(const std::string& fqdn,
+                               const std::string& value, bool add)
+{
+    update_context context{primary_,
+                           key_,
+                           keys_,
+                           timeout_,
+                           zone_for(zone_, primary_, fqdn, timeout_),
+                           fqdn,
+                           add ? "adding" : "removing"};
+    std::uint16_t id = detail::random_dns_id();
+    send_update(context,
+                add ? detail::build_txt_add(id, context.zone, fqdn, value,
+                                            challenge_ttl)
+                    : detail::build_txt_delete(id, context.zone, fqdn, value));
 }
 
 } // namespace acme

@@ -50,7 +50,8 @@ struct tsig_key {
 
 /// A TSIG key from its name, algorithm and the secret as key files write
 /// it (base64 or base64url, padded or not). Throws status::invalid_argument
-/// for an empty name, an unknown algorithm or a secret that is not base64.
+/// for an empty name or a secret that is not base64; the algorithm is
+/// checked where the key is used.
 tsig_key make_tsig_key(std::string name, std::string algorithm,
                        std::string_view secret_base64);
 
@@ -104,6 +105,8 @@ public:
     void remove_txt(const std::string& fqdn, const std::string& value) override;
 
 private:
+    void update(const std::string& fqdn, const std::string& value, bool add);
+
     dns_server primary_;
     tsig_key key_;
     crypto& keys_;

@@ -4,6 +4,7 @@
 // request counts). End-to-end tests use the real Pebble instead.
 #pragma once
 
+#include <acmekit/adapters/mbedtls_crypto.hpp>
 #include <acmekit/clock.hpp>
 #include <acmekit/crypto.hpp>
 #include <acmekit/transport.hpp>
@@ -12,6 +13,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -115,6 +117,17 @@ private:
     std::vector<authz_state> authzs_;
     std::string order_status_ = "pending";
     int polls_seen_ = 0;
+};
+
+/// The scripted CA behind a scripted transport, with a crypto provider, a
+/// fake clock and an account key: what most client tests start from.
+struct ca_fixture {
+    fake_ca ca;
+    scripted_transport http{
+        [this](const http_request& r) { return ca.handle(r); }};
+    mbedtls_crypto crypto;
+    fake_clock time;
+    std::unique_ptr<private_key> key = crypto.generate_key(key_type::ec_p256);
 };
 
 } // namespace acme::test

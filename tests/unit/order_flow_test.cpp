@@ -36,13 +36,7 @@ public:
     std::vector<std::string> cleaned;
 };
 
-struct fixture {
-    test::fake_ca ca;
-    test::scripted_transport http{
-        [this](const http_request& r) { return ca.handle(r); }};
-    mbedtls_crypto crypto;
-    test::fake_clock time;
-    std::unique_ptr<private_key> key = crypto.generate_key(key_type::ec_p256);
+struct fixture : test::ca_fixture {
     recording_solver solver;
     client acme_client{std::string(test::fake_ca::base) + "/dir",
                        {&http, &crypto, &time, nullptr}};

@@ -10,13 +10,7 @@ using namespace acme;
 
 namespace {
 
-struct fixture {
-    test::fake_ca ca;
-    test::scripted_transport http{
-        [this](const http_request& r) { return ca.handle(r); }};
-    mbedtls_crypto crypto;
-    test::fake_clock time;
-    std::unique_ptr<private_key> key = crypto.generate_key(key_type::ec_p256);
+struct fixture : test::ca_fixture {
 
     client make(retry_policy policy = {})
     {
