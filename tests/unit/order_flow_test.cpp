@@ -337,3 +337,23 @@ TEST_CASE("the TXT value of a known key authorization")
                           "9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI") ==
           "lCM7cZyQXcVHK2nnW3jjAhNT3Fvm18UN-kWZZknKoYM");
 }
+
+TEST_CASE_FIXTURE(fixture, "the callback form of HTTP-01 publishes and "
+                           "withdraws every token")
+{
+    std::vector<std::string> published, withdrawn;
+    http01_callback_solver callbacks(
+        [&](const challenge_task& t) {
+            published.push_back(t.identifier + " " + t.token + " " +
+                                t.key_authorization);
+        },
+        [&](const challenge_task& t) { withdrawn.push_back(t.token); });
+    issue_request request;
+    request.names = {"a.example.com", "b.example.com"};
+    issue_certificate(acme_client, request, callbacks);
+    std::string thumbprint = acme_client.account_thumbprint();
+    CHECK(published ==
+          std::vector<std::string>{"a.example.com tok0 tok0." + thumbprint,
+                                   "b.example.com tok1 tok1." + thumbprint});
+    CHECK(withdrawn == std::vector<std::string>{"tok0", "tok1"});
+}
