@@ -322,6 +322,14 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
         fail("--dns rfc2136: needs --tsig-key and --tsig-secret-file");
         return -1;
     }
+    if (opts->tsig_algorithm && strcmp(opts->tsig_algorithm, "hmac-sha256") &&
+        strcmp(opts->tsig_algorithm, "hmac-sha384") &&
+        strcmp(opts->tsig_algorithm, "hmac-sha512")) {
+        fail("--tsig-algorithm: hmac-sha256, hmac-sha384 or hmac-sha512, "
+             "not %s",
+             opts->tsig_algorithm);
+        return -1;
+    }
     if (!opts->directory || !opts->out_dir || opts->domain_count == 0) {
         fail("missing %s (see --help)", !opts->directory ? "--directory"
                                         : !opts->out_dir ? "--out"
@@ -468,7 +476,8 @@ static char* read_small_file(const char* path, size_t* length, int* failed)
     int fd;
 
     *failed = 1;
-    fd = open(path, O_RDONLY);
+    /* O_NONBLOCK: a FIFO must not hang the open; regular files ignore it. */
+    fd = open(path, O_RDONLY | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT)
             *failed = 0;
@@ -645,10 +654,14 @@ static int manual_publish(void* user, const char* fqdn, const char* value)
            "\"%s\"\n",
            safe(fqdn, name, sizeof name), safe(value, text, sizeof text));
     fflush(stdout);
-    if (!fgets(line, sizeof line, stdin)) {
-        fail("no confirmation for the TXT record at %s", name);
-        return -1;
-    }
+    /* One Enter per record: the rest of a long line is read and dropped,
+       so that it cannot confirm the next record too. */
+    do {
+        if (!fgets(line, sizeof line, stdin)) {
+            fail("no confirmation for the TXT record at %s", name);
+            return -1;
+        }
+    } while (!strchr(line, '\n'));
     return 0;
 }
 
@@ -661,18 +674,25 @@ static void manual_withdraw(void* user, const char* fqdn, const char* value)
     fflush(stdout);
 }
 
-/* Reads the first line of the TSIG secret file; NULL on failure. */
-static char* read_secret(const char* path)
+/*
+ * Reads the TSIG secret file (the base64 secret on its first line) into
+ * *secret; *length is the whole buffer, for wiping. NULL on failure.
+ */
+static char* read_secret(const char* path, size_t* length)
 {
-    size_t length = 0;
     int failed = 0;
-    char* data = read_small_file(path, &length, &failed);
+    char* data = read_small_file(path, length, &failed);
     if (!data) {
         if (!failed)
             fail("cannot read %s: %s", path, strerror(ENOENT));
         return NULL;
     }
     data[strcspn(data, "\r\n")] = '\0';
+    if (data[0] == '\0') {
+        fail("%s: the first line should hold the base64 TSIG secret", path);
+        wipe_free(data, *length);
+        return NULL;
+    }
     return data;
 }
 
@@ -705,11 +725,13 @@ static int issue(acme_client* client, const struct cli_options* opts)
     acme_status status;
     int is_new = 0, result = -1;
     char* tsig_secret = NULL;
+    size_t tsig_length = 0;
 
     if (check_names(client, opts) != 0)
         return -1;
     if (opts->tsig_secret_file &&
-        (tsig_secret = read_secret(opts->tsig_secret_file)) == NULL)
+        (tsig_secret = read_secret(opts->tsig_secret_file, &tsig_length)) ==
+            NULL)
         return -1;
     key = account_key(client, opts->out_dir, &is_new);
     if (!key)
@@ -745,10 +767,24 @@ static int issue(acme_client* client, const struct cli_options* opts)
 
 out:
     if (tsig_secret)
-        wipe_free(tsig_secret, strlen(tsig_secret));
+        wipe_free(tsig_secret, tsig_length);
     acme_certificate_free(cert);
     acme_key_free(key);
     return result;
+}
+
+/*
+ * A closed stdin, stdout or stderr would be reused by the next socket the
+ * library opens: a prompt would then read the CA's connection, or progress
+ * lines would be written into it. /dev/null takes any free slot first.
+ */
+static void guard_standard_fds(void)
+{
+    int fd;
+    while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= STDERR_FILENO)
+        ;
+    if (fd > STDERR_FILENO)
+        close(fd);
 }
 
 int main(int argc, char** argv)
@@ -761,6 +797,7 @@ int main(int argc, char** argv)
 
     memset(&opts, 0, sizeof opts);
     clock_gettime(CLOCK_MONOTONIC, &started);
+    guard_standard_fds();
     result = parse_args(argc, argv, &opts);
     if (result != 0)
         return result > 0 ? 0 : 2;

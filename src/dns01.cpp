@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <string_view>
 
 namespace acme {
 
@@ -15,6 +17,31 @@ namespace {
 // CNAME chains longer than this are refused rather than followed; real
 // delegations use one hop.
 constexpr int max_cname_hops = 8;
+
+// A CNAME target comes from a DNS server and goes to hooks and updates:
+// letters, digits, '-' and '_' only, no label starting with '-', at least
+// two labels, so that it can be neither an option nor shell syntax.
+bool usable_record_name(std::string name)
+{
+    if (!name.empty() && name.back() == '.')
+        name.pop_back();
+    if (name.empty() || name.size() > 253 ||
+        name.find('.') == std::string::npos)
+        return false;
+    std::size_t start = 0;
+    while (start <= name.size()) {
+        std::size_t dot = std::min(name.find('.', start), name.size());
+        std::string_view label(name.data() + start, dot - start);
+        if (label.empty() || label.size() > 63 || label.front() == '-')
+            return false;
+        for (char c : label)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' &&
+                c != '_')
+                return false;
+        start = dot + 1;
+    }
+    return true;
+}
 
 // A bound on propagation checks that holds whatever the clock does.
 constexpr int max_checks = 100000;
@@ -99,6 +126,11 @@ std::string dns01_solver::resolve_name(const std::string& identifier)
             resolver_.cname(propagation_.servers.front(), name);
         if (target.empty())
             return name;
+        if (!usable_record_name(target))
+            throw error(status::bad_response,
+                        fmt::format("the CNAME at {} points to \"{}\", not "
+                                    "a name a record can be written at",
+                                    name, detail::printable(target)));
         name = target;
     }
     throw error(status::bad_response,
@@ -155,15 +187,15 @@ void dns01_solver::wait_ready(const challenge_task& task)
 
     const clock::time_point deadline = time_.now() + propagation_.timeout;
     for (int checks = 0; !visible_everywhere(fqdn, values); ++checks) {
-        clock::time_point next = time_.now() + propagation_.interval;
-        if (next > deadline || checks >= max_checks)
+        clock::time_point now = time_.now();
+        if (now >= deadline || checks >= max_checks)
             throw error(
                 status::timeout,
                 fmt::format("TXT record at {} not visible at {} after {} ms",
                             detail::printable(fqdn),
                             describe(propagation_.servers.front()),
                             propagation_.timeout.count()));
-        time_.sleep_until(next);
+        time_.sleep_until(std::min(now + propagation_.interval, deadline));
     }
 }
 

@@ -174,9 +174,12 @@ dns_server parse_dns_server(const std::string& text)
         port = text.substr(colon + 1);
         if (port.empty())
             refuse_server(text);
-    } else {
-        // No colon, or several: a bare IPv4 or IPv6 literal.
+    } else if (text.find(':') == std::string::npos) {
         server.address = text;
+    } else {
+        // "::1:53" is both an address and an address with a port: IPv6
+        // literals must be bracketed, so that neither is guessed.
+        refuse_server(text);
     }
 
     if (detail::ip_literal_family(server.address) == detail::ip_family::none)

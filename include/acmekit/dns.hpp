@@ -118,6 +118,9 @@ private:
 /// argument of its own, no shell. Standard input is /dev/null; output goes
 /// where the host's goes. A non-zero exit, a signal or running past the
 /// timeout (the program is then killed) throws status::solver_failed.
+/// The program runs in a process group of its own, and whatever it leaves
+/// running there is killed when it exits: a hook must finish its work
+/// before it returns.
 class hook_publisher final : public dns_publisher {
 public:
     explicit hook_publisher(

@@ -126,5 +126,18 @@ exec {to_cli}>&-
 (( prompts == 2 )) || fail "manual flow asked for $prompts records, not 2"
 check_issued "$E2E_TMP/manual" manual
 
+# 4. The manual flow with stdin closed: no confirmation can come, so it
+# must fail at once, clearly, and withdraw what it asked for.
+mkdir -m 700 "$E2E_TMP/closed"
+rc=0
+dns_issue "$E2E_TMP/closed-run" "$E2E_TMP/closed" --dns manual \
+  "${resolver[@]}" <&- || rc=$?
+(( rc == 1 )) ||
+  { e2e_show_run "$E2E_TMP/closed-run"; fail "closed stdin: exit $rc"; }
+grep -q 'no confirmation' "$E2E_TMP/closed-run.err" ||
+  { e2e_show_run "$E2E_TMP/closed-run"; fail "closed stdin: unclear error"; }
+[[ -z $(knot_txt "$record") ]] || fail "closed stdin: records left"
+e2e_log "ok   manual with stdin closed: clear error, zone clean"
+
 pebble_stop
 e2e_log "PASS"

@@ -5,6 +5,7 @@
 
 #include "scripted_transport.hpp"
 
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 using namespace acme;
 using namespace std::chrono;
@@ -254,4 +256,49 @@ TEST_CASE("cleanup after a failed present still tries to remove the value")
     CHECK_NOTHROW(solver.cleanup(task));
     CHECK(publisher.removed ==
           std::vector<std::string>{"_acme-challenge.a.example.com"});
+}
+
+TEST_CASE("a CNAME to a name no record can be written at is refused")
+{
+    for (std::string target : std::vector<std::string>{
+             "--help.example.com", "$(touch x).example.com", ".", "example",
+             "a b.example.com", std::string("a\x01.example.com")}) {
+        fake_dns dns;
+        test::fake_clock time;
+        dns.cnames["_acme-challenge.a.example.com"] = target;
+        dns01_solver solver(dns, time, checked(), dns);
+        CHECK_THROWS_AS(
+            solver.present(dns_task("a.example.com", false, "t", "v")), error);
+        CHECK(dns.log.empty());
+    }
+}
+
+TEST_CASE("a hook's leftovers are stopped and a failed exec is named")
+{
+    std::string hook = write_hook("sleep 30 &\necho $! > \"$0.pid\"\n");
+    hook_publisher publisher(hook);
+    publisher.add_txt("_acme-challenge.a.example.com", "v");
+    int pid = std::stoi(slurp(hook + ".pid"));
+    // Killed with its group; reaped by init, so allow it a moment.
+    bool gone = false;
+    for (int i = 0; i < 200 && !gone; ++i) {
+        gone = kill(pid, 0) != 0 ||
+               slurp("/proc/" + std::to_string(pid) + "/stat").find(") Z") !=
+                   std::string::npos;
+        if (!gone)
+            std::this_thread::sleep_for(milliseconds(10));
+    }
+    CHECK(gone);
+
+    CHECK_THROWS_AS(hook_publisher("/tmp"), error);
+
+    std::string no_interpreter = write_hook("");
+    std::ofstream(no_interpreter) << "#!/nonexistent/shell\n";
+    hook_publisher broken(no_interpreter);
+    try {
+        broken.add_txt("_acme-challenge.a.example.com", "v");
+        FAIL("no error");
+    } catch (const error& e) {
+        CHECK(std::string(e.what()).find("cannot run") != std::string::npos);
+    }
 }

@@ -919,7 +919,8 @@ TEST_CASE("DNS server text is parsed strictly")
     auto v6 = acme::parse_dns_server("[::1]:54");
     CHECK(v6.address == "::1");
     CHECK(v6.port == 54);
-    CHECK(acme::parse_dns_server("::1").address == "::1");
+    CHECK_THROWS_AS(acme::parse_dns_server("::1"), acme::error);
+    CHECK_THROWS_AS(acme::parse_dns_server("::1:53"), acme::error);
     CHECK(acme::parse_dns_server("[::1]").port == 53);
 
     for (const char* bad :
