@@ -91,6 +91,7 @@ struct acme_client {
     std::optional<acme_problem> last_problem;
     int64_t last_retry_after = 0;
     std::string account_url;
+    std::optional<acme::account> account;
     std::string terms_of_service;
 
     void clear_error()
@@ -429,6 +430,16 @@ void acme_secret_free(char* secret)
     std::free(secret);
 }
 
+namespace {
+
+void remember(acme_client* client, acme::account account)
+{
+    client->account_url = account.url;
+    client->account = std::move(account);
+}
+
+} // namespace
+
 acme_status acme_account_register(acme_client* client, const acme_key* key,
                                   const acme_account_options* options)
 {
@@ -450,10 +461,111 @@ acme_status acme_account_register(acme_client* client, const acme_key* key,
         }
         account_opts.terms_of_service_agreed =
             opts.terms_of_service_agreed != 0;
+        account_opts.only_return_existing = opts.only_return_existing != 0;
+        if (opts.eab_key_id != nullptr || opts.eab_hmac_key != nullptr) {
+            require(opts.eab_key_id != nullptr && opts.eab_hmac_key != nullptr,
+                    "eab_key_id and eab_hmac_key go together");
+            account_opts.binding = acme::make_external_account_binding(
+                opts.eab_key_id, opts.eab_hmac_key,
+                opts.eab_algorithm ? opts.eab_algorithm : "");
+        }
 
         client->account_url.clear();
-        client->account_url =
-            client->core->new_account(*key->key, account_opts).url;
+        client->account.reset();
+        remember(client, client->core->new_account(*key->key, account_opts));
+    });
+}
+
+acme_status acme_account_fetch(acme_client* client)
+{
+    if (client == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    return guarded(client, [&] {
+        require_open(client);
+        remember(client, client->core->fetch_account());
+    });
+}
+
+acme_status acme_account_update(acme_client* client,
+                                const char* const* contacts,
+                                size_t contact_count)
+{
+    if (client == nullptr || (contact_count > 0 && contacts == nullptr))
+        return ACME_E_INVALID_ARGUMENT;
+    return guarded(client, [&] {
+        require_open(client);
+        std::vector<std::string> list;
+        for (size_t i = 0; i < contact_count; ++i) {
+            require(contacts[i] != nullptr, "a contact is NULL");
+            list.emplace_back(contacts[i]);
+        }
+        remember(client, client->core->update_account(list));
+    });
+}
+
+acme_status acme_account_change_key(acme_client* client,
+                                    const acme_key* new_key)
+{
+    if (client == nullptr || new_key == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    return guarded(client, [&] {
+        require_open(client);
+        require(new_key->provider == client->crypto,
+                "the key was made by another client");
+        client->core->change_account_key(*new_key->key);
+    });
+}
+
+acme_status acme_account_deactivate(acme_client* client)
+{
+    if (client == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    return guarded(client, [&] {
+        require_open(client);
+        remember(client, client->core->deactivate_account());
+    });
+}
+
+const char* acme_client_account_status(const acme_client* client)
+{
+    if (client == nullptr || !client->account ||
+        client->account->status.empty())
+        return nullptr;
+    return client->account->status.c_str();
+}
+
+size_t acme_client_account_contact_count(const acme_client* client)
+{
+    return client == nullptr || !client->account
+               ? 0
+               : client->account->contact.size();
+}
+
+const char* acme_client_account_contact(const acme_client* client, size_t index)
+{
+    if (client == nullptr || !client->account ||
+        index >= client->account->contact.size())
+        return nullptr;
+    return client->account->contact[index].c_str();
+}
+
+acme_status acme_certificate_revoke(acme_client* client, const char* pem,
+                                    size_t pem_length, int reason,
+                                    const acme_key* certificate_key)
+{
+    if (client == nullptr || pem == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    return guarded(client, [&] {
+        require_open(client);
+        std::optional<acme::revocation_reason> why;
+        if (reason != ACME_REVOKE_NO_REASON) {
+            require(reason == 0 || reason == 1 || (reason >= 3 && reason <= 5),
+                    "unknown revocation reason");
+            why = static_cast<acme::revocation_reason>(reason);
+        }
+        client->core->revoke_certificate(
+            std::string(pem, pem_length), why,
+            certificate_key ? certificate_key->key.get() : nullptr);
     });
 }
 

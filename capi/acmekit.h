@@ -244,11 +244,20 @@ typedef struct acme_account_options {
     size_t contact_count;
     /* Non-zero only when the operator agreed to the terms of service. */
     int terms_of_service_agreed;
+    /* External account binding, for CAs whose directory requires it: the
+       key id and the MAC key as the CA issued them (base64url or base64,
+       padded or not); algorithm NULL means "HS256". */
+    const char* eab_key_id;
+    const char* eab_hmac_key;
+    const char* eab_algorithm;
+    /* Non-zero: only find the account that exists for the key, never
+       create one (ACME_E_SERVER_ACCOUNT_DOES_NOT_EXIST if there is none). */
+    int only_return_existing;
 } acme_account_options;
 
 #define ACME_ACCOUNT_OPTIONS_INIT                                              \
     {                                                                          \
-        sizeof(acme_account_options), NULL, 0, 0                               \
+        sizeof(acme_account_options), NULL, 0, 0, NULL, NULL, NULL, 0          \
     }
 
 /*
@@ -260,6 +269,32 @@ typedef struct acme_account_options {
 ACME_API acme_status acme_account_register(acme_client* client,
                                            const acme_key* key,
                                            const acme_account_options* options);
+
+/* Fetches the account in use from the server, for the getters below. */
+ACME_API acme_status acme_account_fetch(acme_client* client);
+
+/* Replaces the account's contact URIs. */
+ACME_API acme_status acme_account_update(acme_client* client,
+                                         const char* const* contacts,
+                                         size_t contact_count);
+
+/* Rolls the account over to new_key (RFC 8555 section 7.3.5); later
+   requests are signed with it. The client keeps a reference to new_key,
+   which must outlive it, like the key given to acme_account_register(). */
+ACME_API acme_status acme_account_change_key(acme_client* client,
+                                             const acme_key* new_key);
+
+/* Deactivates the account for good: the CA refuses it afterwards. */
+ACME_API acme_status acme_account_deactivate(acme_client* client);
+
+/* The account's status ("valid", "deactivated", ...) from the last
+   account call, or NULL. Valid until the next account call. */
+ACME_API const char* acme_client_account_status(const acme_client* client);
+
+/* The account's contact URIs from the last account call. */
+ACME_API size_t acme_client_account_contact_count(const acme_client* client);
+ACME_API const char* acme_client_account_contact(const acme_client* client,
+                                                 size_t index);
 
 /* The account URL in use, or NULL. Valid until the next account call. */
 ACME_API const char* acme_client_account_url(const acme_client* client);
@@ -390,6 +425,25 @@ typedef struct acme_certificate acme_certificate;
 ACME_API acme_status acme_certificate_issue(acme_certificate** out,
                                             acme_client* client,
                                             const acme_issue_options* options);
+
+/* Revocation reasons (RFC 5280); ACME_REVOKE_NO_REASON sends none. */
+#define ACME_REVOKE_NO_REASON (-1)
+#define ACME_REVOKE_UNSPECIFIED 0
+#define ACME_REVOKE_KEY_COMPROMISE 1
+#define ACME_REVOKE_AFFILIATION_CHANGED 3
+#define ACME_REVOKE_SUPERSEDED 4
+#define ACME_REVOKE_CESSATION_OF_OPERATION 5
+
+/*
+ * Revokes the first certificate in pem (RFC 8555 section 7.6). The request
+ * is signed by the account key, or by certificate_key when that is not
+ * NULL (the certificate's own key: no account needed then). A certificate
+ * revoked before gives ACME_E_SERVER_ALREADY_REVOKED.
+ */
+ACME_API acme_status acme_certificate_revoke(acme_client* client,
+                                             const char* pem, size_t pem_length,
+                                             int reason,
+                                             const acme_key* certificate_key);
 
 /* The PEM chain, leaf first. Valid as long as the certificate. */
 ACME_API const char*

@@ -29,7 +29,18 @@
 #define MAX_DOMAINS 100
 #define MAX_KEY_FILE (64 * 1024)
 
+enum command { COMMAND_ISSUE, COMMAND_ACCOUNT, COMMAND_REVOKE };
+
 struct cli_options {
+    enum command command;
+    const char* action; /* account register|show|update|rollover|deactivate */
+    const char* eab_kid;
+    const char* eab_hmac_file;
+    const char* cert_file; /* revoke: default DIR/fullchain.pem */
+    int reason;            /* revoke: ACME_REVOKE_NO_REASON unless given */
+    int with_cert_key;     /* revoke: sign with certificate.key */
+    acme_key_type key_type;
+    acme_key_type account_key_type;
     const char* directory;
     const char* ca_file;
     const char* email;
@@ -199,6 +210,71 @@ static int parse_port(const char* text, int* port)
     return 0;
 }
 
+/* issue | account ACTION | revoke; leaves optind at the first option. */
+static int parse_command(int argc, char** argv, struct cli_options* opts)
+{
+    static const char* const actions[] = {"register", "show", "update",
+                                          "rollover", "deactivate"};
+    size_t i;
+
+    if (argc < 2)
+        return -1;
+    optind = 2;
+    if (strcmp(argv[1], "issue") == 0) {
+        opts->command = COMMAND_ISSUE;
+        return 0;
+    }
+    if (strcmp(argv[1], "revoke") == 0) {
+        opts->command = COMMAND_REVOKE;
+        return 0;
+    }
+    if (strcmp(argv[1], "account") != 0 || argc < 3)
+        return -1;
+    for (i = 0; i < sizeof actions / sizeof actions[0]; ++i)
+        if (strcmp(argv[2], actions[i]) == 0) {
+            opts->command = COMMAND_ACCOUNT;
+            opts->action = actions[i];
+            optind = 3;
+            return 0;
+        }
+    return -1;
+}
+
+static int parse_key_type(const char* text, acme_key_type* type)
+{
+    static const struct {
+        const char* name;
+        acme_key_type type;
+    } types[] = {
+        {"ec-p256", ACME_KEY_EC_P256},   {"ec-p384", ACME_KEY_EC_P384},
+        {"rsa-2048", ACME_KEY_RSA_2048}, {"rsa-3072", ACME_KEY_RSA_3072},
+        {"rsa-4096", ACME_KEY_RSA_4096},
+    };
+    size_t i;
+    for (i = 0; i < sizeof types / sizeof types[0]; ++i)
+        if (strcmp(text, types[i].name) == 0) {
+            *type = types[i].type;
+            return 0;
+        }
+    fail("key type: ec-p256, ec-p384, rsa-2048, rsa-3072 or rsa-4096, not "
+         "%s",
+         text);
+    return -1;
+}
+
+static int parse_reason(const char* text, int* reason)
+{
+    char* end = NULL;
+    long value = strtol(text, &end, 10);
+    if (end == text || *end != '\0' ||
+        !(value == 0 || value == 1 || (value >= 3 && value <= 5))) {
+        fail("--reason: 0, 1, 3, 4 or 5 (RFC 5280), not %s", text);
+        return -1;
+    }
+    *reason = (int)value;
+    return 0;
+}
+
 /* --dns hook:PATH | rfc2136:SERVER | manual */
 static int parse_dns(const char* text, struct cli_options* opts)
 {
@@ -237,6 +313,13 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
         {"dns-resolver", required_argument, NULL, 'R'},
         {"no-propagation-check", no_argument, NULL, 'N'},
         {"dns-timeout", required_argument, NULL, 'T'},
+        {"eab-kid", required_argument, NULL, 'k'},
+        {"eab-hmac-file", required_argument, NULL, 'H'},
+        {"cert", required_argument, NULL, 'f'},
+        {"reason", required_argument, NULL, 'r'},
+        {"with-certificate-key", no_argument, NULL, 'w'},
+        {"key-type", required_argument, NULL, 'y'},
+        {"account-key-type", required_argument, NULL, 'Y'},
         {NULL, 0, NULL, 0},
     };
     int c, seconds;
@@ -246,11 +329,10 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
         usage(stdout);
         return 1;
     }
-    if (argc < 2 || strcmp(argv[1], "issue") != 0) {
+    if (parse_command(argc, argv, opts) != 0) {
         usage(stderr);
         return -1;
     }
-    optind = 2;
     while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         switch (c) {
         case 'd': opts->directory = optarg; break;
@@ -261,6 +343,20 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
         case 't': opts->agree_tos = 1; break;
         case 'v': opts->verbose = 1; break;
         case 'h': usage(stdout); return 1;
+        case 'k': opts->eab_kid = optarg; break;
+        case 'H': opts->eab_hmac_file = optarg; break;
+        case 'f': opts->cert_file = optarg; break;
+        case 'w': opts->with_cert_key = 1; break;
+        case 'r':
+            if (parse_reason(optarg, &opts->reason) != 0)
+                return -1;
+            break;
+        case 'y':
+        case 'Y':
+            if (parse_key_type(optarg, c == 'y' ? &opts->key_type
+                                                : &opts->account_key_type) != 0)
+                return -1;
+            break;
         case 'C':
             if (strcmp(optarg, "dns-01") != 0 &&
                 strcmp(optarg, "http-01") != 0) {
@@ -330,10 +426,15 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
              opts->tsig_algorithm);
         return -1;
     }
-    if (!opts->directory || !opts->out_dir || opts->domain_count == 0) {
+    if (!opts->directory || !opts->out_dir ||
+        (opts->command == COMMAND_ISSUE && opts->domain_count == 0)) {
         fail("missing %s (see --help)", !opts->directory ? "--directory"
                                         : !opts->out_dir ? "--out"
                                                          : "--domain");
+        return -1;
+    }
+    if (!opts->eab_kid != !opts->eab_hmac_file) {
+        fail("--eab-kid and --eab-hmac-file go together");
         return -1;
     }
     return 0;
@@ -515,7 +616,8 @@ static void wipe_free(char* data, size_t length)
 }
 
 /* Loads the account key from the output folder or makes a new one. */
-static acme_key* account_key(acme_client* client, const char* dir, int* is_new)
+static acme_key* account_key(acme_client* client, const char* dir,
+                             acme_key_type account_key_type, int* is_new)
 {
     size_t length = 0;
     int failed = 0;
@@ -535,7 +637,7 @@ static acme_key* account_key(acme_client* client, const char* dir, int* is_new)
         if (status != ACME_OK)
             fail("%s: %s", path, acme_client_last_error(client));
     } else {
-        status = acme_key_generate(&key, client, ACME_KEY_EC_P256);
+        status = acme_key_generate(&key, client, account_key_type);
         if (status != ACME_OK)
             fail_client(client, status);
     }
@@ -562,18 +664,41 @@ static int prepare_out_dir(const char* dir)
     return 0;
 }
 
+/*
+ * Reads a secret file (TSIG or EAB: base64 on its first line) into
+ * *secret; *length is the whole buffer, for wiping. NULL on failure.
+ */
+static char* read_secret(const char* path, size_t* length)
+{
+    int failed = 0;
+    char* data = read_small_file(path, length, &failed);
+    if (!data) {
+        if (!failed)
+            fail("cannot read %s: %s", path, strerror(ENOENT));
+        return NULL;
+    }
+    data[strcspn(data, "\r\n")] = '\0';
+    if (data[0] == '\0') {
+        fail("%s: the first line should hold a base64 secret", path);
+        wipe_free(data, *length);
+        return NULL;
+    }
+    return data;
+}
+
 static int register_account(acme_client* client, const acme_key* key,
-                            const struct cli_options* opts)
+                            const struct cli_options* opts, int existing)
 {
     acme_account_options account = ACME_ACCOUNT_OPTIONS_INIT;
     const char* terms = acme_client_terms_of_service(client);
     char contact[512];
     const char* contacts[1];
     acme_status status;
-
     char buf[1024];
+    char* eab_key = NULL;
+    size_t eab_length = 0;
 
-    if (terms && !opts->agree_tos) {
+    if (terms && !opts->agree_tos && !existing) {
         fail("the CA asks to agree to its terms of service at %s: "
              "read them, then pass --agree-tos",
              safe(terms, buf, sizeof buf));
@@ -586,8 +711,18 @@ static int register_account(acme_client* client, const acme_key* key,
         account.contact_count = 1;
     }
     account.terms_of_service_agreed = opts->agree_tos;
+    account.only_return_existing = existing;
+    if (opts->eab_hmac_file && !existing) {
+        eab_key = read_secret(opts->eab_hmac_file, &eab_length);
+        if (!eab_key)
+            return -1;
+        account.eab_key_id = opts->eab_kid;
+        account.eab_hmac_key = eab_key;
+    }
 
     status = acme_account_register(client, key, &account);
+    if (eab_key)
+        wipe_free(eab_key, eab_length);
     if (status != ACME_OK) {
         fail_client(client, status);
         return -1;
@@ -674,28 +809,6 @@ static void manual_withdraw(void* user, const char* fqdn, const char* value)
     fflush(stdout);
 }
 
-/*
- * Reads the TSIG secret file (the base64 secret on its first line) into
- * *secret; *length is the whole buffer, for wiping. NULL on failure.
- */
-static char* read_secret(const char* path, size_t* length)
-{
-    int failed = 0;
-    char* data = read_small_file(path, length, &failed);
-    if (!data) {
-        if (!failed)
-            fail("cannot read %s: %s", path, strerror(ENOENT));
-        return NULL;
-    }
-    data[strcspn(data, "\r\n")] = '\0';
-    if (data[0] == '\0') {
-        fail("%s: the first line should hold the base64 TSIG secret", path);
-        wipe_free(data, *length);
-        return NULL;
-    }
-    return data;
-}
-
 static void set_dns_options(acme_issue_options* issue,
                             const struct cli_options* opts,
                             const char* tsig_secret)
@@ -733,7 +846,7 @@ static int issue(acme_client* client, const struct cli_options* opts)
         (tsig_secret = read_secret(opts->tsig_secret_file, &tsig_length)) ==
             NULL)
         return -1;
-    key = account_key(client, opts->out_dir, &is_new);
+    key = account_key(client, opts->out_dir, opts->account_key_type, &is_new);
     if (!key)
         goto out;
 
@@ -743,7 +856,9 @@ static int issue(acme_client* client, const struct cli_options* opts)
         fail_client(client, status);
         goto out;
     }
-    if (register_account(client, key, opts) != 0)
+    /* A key already on disk belongs to an account: find it, so that no
+       second account (and no EAB key) is needed. */
+    if (register_account(client, key, opts, !is_new) != 0)
         goto out;
     if (is_new && save_account_key(client, key, opts->out_dir) != 0)
         goto out;
@@ -752,6 +867,7 @@ static int issue(acme_client* client, const struct cli_options* opts)
     issue.name_count = opts->domain_count;
     issue.http01_address = opts->http_address;
     issue.http01_port = opts->http_port;
+    issue.certificate_key_type = opts->key_type;
     issue.progress = progress;
     if (opts->dns01)
         set_dns_options(&issue, opts, tsig_secret);
@@ -769,6 +885,187 @@ out:
     if (tsig_secret)
         wipe_free(tsig_secret, tsig_length);
     acme_certificate_free(cert);
+    acme_key_free(key);
+    return result;
+}
+
+static void print_account(acme_client* client)
+{
+    char buf[1024];
+    size_t i;
+    const char* status = acme_client_account_status(client);
+
+    printf("account    %s\n",
+           safe(acme_client_account_url(client), buf, sizeof buf));
+    printf("status     %s\n", safe(status ? status : "?", buf, sizeof buf));
+    for (i = 0; i < acme_client_account_contact_count(client); ++i)
+        printf("contact    %s\n",
+               safe(acme_client_account_contact(client, i), buf, sizeof buf));
+}
+
+/* Rollover: the new key is on disk (account.key.new) before the CA hears
+   of it, and replaces account.key only once the CA took it. */
+static int rollover(acme_client* client, const struct cli_options* opts,
+                    acme_key** new_key_out)
+{
+    struct staged_file staged = {NULL, NULL};
+    acme_key* new_key = NULL;
+    acme_status status;
+    int result = -1;
+
+    status = acme_key_generate(new_key_out, client, opts->account_key_type);
+    new_key = *new_key_out;
+    if (status != ACME_OK) {
+        fail_client(client, status);
+        return -1;
+    }
+    if (stage_key(&staged, client, new_key, opts->out_dir, "account.key.new") !=
+            0 ||
+        commit(&staged, 1, opts->out_dir) != 0)
+        goto out;
+    status = acme_account_change_key(client, new_key);
+    if (status != ACME_OK) {
+        fail_client(client, status);
+        goto out;
+    }
+    if (stage_key(&staged, client, new_key, opts->out_dir, "account.key") !=
+            0 ||
+        commit(&staged, 1, opts->out_dir) != 0)
+        goto out;
+    {
+        char* leftover = join_path(opts->out_dir, "account.key.new");
+        if (leftover)
+            unlink(leftover);
+        free(leftover);
+    }
+    step("rollover", "account key replaced");
+    result = 0;
+
+out:
+    return result;
+}
+
+static int run_account(acme_client* client, const struct cli_options* opts)
+{
+    acme_key *key = NULL, *new_key = NULL;
+    acme_status status = ACME_OK;
+    int is_new = 0, result = -1;
+    int registering = strcmp(opts->action, "register") == 0;
+    const char* contacts[1];
+    char contact[512];
+
+    key = account_key(client, opts->out_dir, opts->account_key_type, &is_new);
+    if (!key)
+        return -1;
+    if (is_new && !registering) {
+        fail("no account key in %s: run account register first", opts->out_dir);
+        goto out;
+    }
+    status = acme_client_fetch_directory(client);
+    if (status != ACME_OK) {
+        fail_client(client, status);
+        goto out;
+    }
+    if (register_account(client, key, opts, !registering) != 0)
+        goto out;
+    if (is_new && save_account_key(client, key, opts->out_dir) != 0)
+        goto out;
+
+    if (strcmp(opts->action, "update") == 0) {
+        snprintf(contact, sizeof contact, "mailto:%s",
+                 opts->email ? opts->email : "");
+        contacts[0] = contact;
+        status = acme_account_update(client, contacts, opts->email ? 1 : 0);
+    } else if (strcmp(opts->action, "deactivate") == 0) {
+        status = acme_account_deactivate(client);
+    } else if (strcmp(opts->action, "rollover") == 0) {
+        if (rollover(client, opts, &new_key) != 0)
+            goto out;
+    }
+    if (status != ACME_OK) {
+        fail_client(client, status);
+        goto out;
+    }
+    if (strcmp(opts->action, "rollover") != 0) {
+        status = acme_account_fetch(client);
+        if (status == ACME_OK)
+            print_account(client);
+        else if (strcmp(opts->action, "deactivate") == 0)
+            printf("status     deactivated\n"); /* no longer readable */
+        else {
+            fail_client(client, status);
+            goto out;
+        }
+    }
+    result = 0;
+
+out:
+    /* The client may still refer to either key, but makes no request
+       after this: it is freed next. */
+    acme_key_free(new_key);
+    acme_key_free(key);
+    return result;
+}
+
+static int run_revoke(acme_client* client, const struct cli_options* opts)
+{
+    char* default_cert = join_path(opts->out_dir, "fullchain.pem");
+    const char* path = opts->cert_file ? opts->cert_file : default_cert;
+    char *pem = NULL, *key_pem = NULL;
+    size_t pem_length = 0, key_length = 0;
+    int failed = 0, is_new = 0, result = -1;
+    acme_key* key = NULL;
+    acme_status status;
+
+    pem = path ? read_small_file(path, &pem_length, &failed) : NULL;
+    if (!pem) {
+        if (!failed)
+            fail("cannot read %s: %s", path ? path : "?", strerror(ENOENT));
+        goto out;
+    }
+    status = acme_client_fetch_directory(client);
+    if (status != ACME_OK) {
+        fail_client(client, status);
+        goto out;
+    }
+    if (opts->with_cert_key) {
+        char* key_path = join_path(opts->out_dir, "certificate.key");
+        key_pem =
+            key_path ? read_small_file(key_path, &key_length, &failed) : NULL;
+        if (!key_pem)
+            fail("cannot read %s", key_path ? key_path : "certificate.key");
+        free(key_path);
+        if (!key_pem)
+            goto out;
+        status = acme_key_load_pem(&key, client, key_pem, key_length);
+    } else {
+        key =
+            account_key(client, opts->out_dir, opts->account_key_type, &is_new);
+        status = key && !is_new ? ACME_OK : ACME_E_INVALID_ARGUMENT;
+        if (key && is_new)
+            fail("no account key in %s", opts->out_dir);
+        else if (key && register_account(client, key, opts, 1) != 0)
+            goto out;
+    }
+    if (status != ACME_OK) {
+        if (key)
+            fail_client(client, status);
+        goto out;
+    }
+    status = acme_certificate_revoke(client, pem, pem_length, opts->reason,
+                                     opts->with_cert_key ? key : NULL);
+    if (status != ACME_OK) {
+        fail_client(client, status);
+        goto out;
+    }
+    step("revoked", path);
+    result = 0;
+
+out:
+    if (key_pem)
+        wipe_free(key_pem, key_length);
+    free(pem);
+    free(default_cert);
     acme_key_free(key);
     return result;
 }
@@ -796,6 +1093,7 @@ int main(int argc, char** argv)
     int result;
 
     memset(&opts, 0, sizeof opts);
+    opts.reason = ACME_REVOKE_NO_REASON;
     clock_gettime(CLOCK_MONOTONIC, &started);
     guard_standard_fds();
     result = parse_args(argc, argv, &opts);
@@ -816,7 +1114,9 @@ int main(int argc, char** argv)
         acme_client_free(client);
         return 1;
     }
-    result = issue(client, &opts);
+    result = opts.command == COMMAND_ACCOUNT  ? run_account(client, &opts)
+             : opts.command == COMMAND_REVOKE ? run_revoke(client, &opts)
+                                              : issue(client, &opts);
     acme_client_free(client);
     return result == 0 ? 0 : 1;
 }

@@ -221,10 +221,27 @@ http_response session::post(const std::string& url,
     if (how == key_id::kid && kid_.empty())
         throw error(status::invalid_argument,
                     fmt::format("{}: no account registered", what));
+    return signed_post(key, how == key_id::kid ? kid_ : std::string(), url,
+                       payload, what, accept);
+}
 
+http_response session::post_signed_by(const private_key& key,
+                                      const std::string& url,
+                                      const std::string& payload,
+                                      std::string_view what)
+{
+    return signed_post(key, {}, url, payload, what, {});
+}
+
+http_response session::signed_post(const private_key& key,
+                                   const std::string& kid,
+                                   const std::string& url,
+                                   const std::optional<std::string>& payload,
+                                   std::string_view what,
+                                   std::string_view accept)
+{
     for (int attempt = 0;; ++attempt) {
-        jws_header header{how == key_id::kid ? kid_ : std::string(),
-                          fresh_nonce(), url};
+        jws_header header{kid, fresh_nonce(), url};
         http_request request{"POST", url, {}, {}};
         request.headers.push_back({"Content-Type", "application/jose+json"});
         if (!accept.empty())

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace acme {
@@ -28,11 +29,40 @@ struct services {
     logger* log = nullptr;
 };
 
+/// External account binding (RFC 8555 section 7.3.4): the key id and MAC
+/// key a CA such as ZeroSSL or Google Trust Services hands out.
+struct external_account_binding {
+    std::string key_id;
+    secret_bytes hmac_key; ///< raw bytes, not base64
+    hmac_algorithm algorithm = hmac_algorithm::sha256;
+};
+
+/// A binding from the key id and the MAC key as CAs hand it out: base64url
+/// or standard base64, padded or not. algorithm is "HS256" (the default
+/// when empty), "HS384" or "HS512". Throws status::invalid_argument.
+external_account_binding
+make_external_account_binding(std::string key_id,
+                              std::string_view hmac_key_base64,
+                              std::string_view algorithm = {});
+
 struct new_account_options {
     std::vector<std::string> contact; ///< "mailto:" URIs
     /// Set only when the operator agreed to the directory's
     /// terms_of_service.
     bool terms_of_service_agreed = false;
+    /// Required by CAs whose directory says externalAccountRequired.
+    std::optional<external_account_binding> binding;
+    /// Only find the account that exists for the key; never create one.
+    bool only_return_existing = false;
+};
+
+/// Revocation reasons (RFC 5280 section 5.3.1) ACME servers accept.
+enum class revocation_reason : int {
+    unspecified = 0,
+    key_compromise = 1,
+    affiliation_changed = 3,
+    superseded = 4,
+    cessation_of_operation = 5,
 };
 
 /// Result of one poll of a resource.
@@ -64,6 +94,27 @@ public:
 
     /// Uses an account already registered at url, signed with key.
     void use_account(const private_key& key, std::string url);
+
+    /// The account in use, as the server now describes it (POST-as-GET).
+    account fetch_account();
+
+    /// Replaces the account's contact URIs (section 7.3.2).
+    account update_account(const std::vector<std::string>& contact);
+
+    /// Deactivates the account for good (section 7.3.6); the server
+    /// refuses every later request signed by it.
+    account deactivate_account();
+
+    /// Rolls the account over to new_key (section 7.3.5) and uses it from
+    /// then on. The client borrows new_key.
+    void change_account_key(const private_key& new_key);
+
+    /// Revokes a certificate (section 7.6), given as PEM (its first
+    /// certificate is revoked). The request is signed by the account key,
+    /// or by certificate_key, the certificate's own key, when given.
+    void revoke_certificate(const std::string& certificate_pem,
+                            std::optional<revocation_reason> reason,
+                            const private_key* certificate_key = nullptr);
 
     order new_order(const std::vector<identifier>& identifiers);
     polled<order> fetch_order(const std::string& url);

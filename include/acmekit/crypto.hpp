@@ -49,6 +49,7 @@ struct certificate_info {
     std::int64_t not_after = 0;
     bytes serial;   ///< the serial number's DER content bytes
     public_jwk key; ///< empty kty when the key type is not supported
+    bytes der;      ///< the whole certificate, DER
 };
 
 /// A private key owned by a crypto provider. Only the provider that made it

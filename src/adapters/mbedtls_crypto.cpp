@@ -449,6 +449,7 @@ certificate_info describe(const mbedtls_x509_crt& crt)
     info.not_after = epoch_seconds(crt.valid_to);
     info.serial.assign(crt.serial.p, crt.serial.p + crt.serial.len);
     info.key = jwk_or_empty(&crt.pk);
+    info.der.assign(crt.raw.p, crt.raw.p + crt.raw.len);
 
     // mbedTLS 2.28 keeps each GeneralName's raw content with its tag.
     for (const mbedtls_x509_sequence* san = &crt.subject_alt_names;

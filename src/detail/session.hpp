@@ -29,6 +29,14 @@ public:
                        std::string_view what, key_id how = key_id::kid,
                        std::string_view accept = {});
 
+    /// A POST signed by another key than the account's, named by its jwk
+    /// (revocation with the certificate's own key, section 7.6).
+    http_response post_signed_by(const private_key& key, const std::string& url,
+                                 const std::string& payload,
+                                 std::string_view what);
+
+    const std::string& kid() const noexcept { return kid_; }
+
     void set_account(const private_key& key, std::string kid);
     void set_kid(std::string kid) { kid_ = std::move(kid); }
     const private_key& account_key() const;
@@ -45,6 +53,10 @@ public:
 
 private:
     http_response send(http_request request, std::string_view what);
+    http_response signed_post(const private_key& key, const std::string& kid,
+                              const std::string& url,
+                              const std::optional<std::string>& payload,
+                              std::string_view what, std::string_view accept);
     std::string fresh_nonce();
     [[noreturn]] void fail(const http_response& response,
                            const std::string& url, std::string_view what);

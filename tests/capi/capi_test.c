@@ -123,6 +123,17 @@ static void test_keys(void)
     EXPECT(strstr(acme_client_last_error(client), "-x.example.com") != NULL);
     EXPECT(acme_check_domain_name(client, NULL) == ACME_E_INVALID_ARGUMENT);
 
+    /* Account calls without an account fail cleanly. */
+    EXPECT(acme_account_fetch(NULL) == ACME_E_INVALID_ARGUMENT);
+    EXPECT(acme_account_deactivate(NULL) == ACME_E_INVALID_ARGUMENT);
+    EXPECT(acme_account_change_key(client, NULL) == ACME_E_INVALID_ARGUMENT);
+    EXPECT(acme_certificate_revoke(client, NULL, 0, ACME_REVOKE_NO_REASON,
+                                   NULL) == ACME_E_INVALID_ARGUMENT);
+    EXPECT(acme_client_account_status(client) == NULL);
+    EXPECT(acme_client_account_contact_count(client) == 0);
+    EXPECT(acme_client_account_contact(client, 0) == NULL);
+    EXPECT(acme_account_update(client, NULL, 1) == ACME_E_INVALID_ARGUMENT);
+
     acme_key_free(key);
     acme_client_free(client);
 }

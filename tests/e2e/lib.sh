@@ -202,9 +202,10 @@ e2e_curl() {
     --cacert "$PEBBLE_CA_FILE" "$@"
 }
 
-# A random HMAC key in the base64url form Pebble expects for EAB.
+# A random HMAC key in the base64url form Pebble expects for EAB; 47
+# bytes, so that its padded and unpadded forms differ.
 e2e_eab_key() {
-  openssl rand -base64 48 | tr -d '\n=' | tr '+/' '-_'
+  openssl rand -base64 47 | tr -d '\n=' | tr '+/' '-_'
 }
 
 # e2e_pebble_config FILE: Pebble's JSON. The blocklisted name gives the

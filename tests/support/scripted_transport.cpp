@@ -354,6 +354,7 @@ http_response fake_ca::signed_request(const http_request& request)
     }
 
     if (url == std::string(base) + "/acct") {
+        new_account_payload = jws.payload;
         account_jwk_ = jwk_from_json(jws.header.at("jwk").as_object());
         has_account_ = true;
         return reply(201, json::object{{"status", "valid"}},

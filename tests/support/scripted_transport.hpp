@@ -5,6 +5,7 @@
 #pragma once
 
 #include <acmekit/adapters/mbedtls_crypto.hpp>
+#include <acmekit/client.hpp>
 #include <acmekit/clock.hpp>
 #include <acmekit/crypto.hpp>
 #include <acmekit/transport.hpp>
@@ -92,6 +93,7 @@ public:
     int challenge_answers = 0;
     std::vector<std::string> posted_urls;
     std::string csr;
+    std::string new_account_payload;
 
 private:
     struct authz_state {
@@ -118,6 +120,15 @@ private:
     std::string order_status_ = "pending";
     int polls_seen_ = 0;
 };
+
+/// Account options with the terms agreed, as every test account needs.
+inline new_account_options agreed(std::vector<std::string> contact = {})
+{
+    new_account_options options;
+    options.contact = std::move(contact);
+    options.terms_of_service_agreed = true;
+    return options;
+}
 
 /// The scripted CA behind a scripted transport, with a crypto provider, a
 /// fake clock and an account key: what most client tests start from.

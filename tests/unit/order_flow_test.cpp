@@ -41,7 +41,7 @@ struct fixture : test::ca_fixture {
     client acme_client{std::string(test::fake_ca::base) + "/dir",
                        {&http, &crypto, &time, nullptr}};
 
-    fixture() { acme_client.new_account(*key, {{}, true}); }
+    fixture() { acme_client.new_account(*key, test::agreed()); }
 
     issued_certificate issue(std::vector<std::string> names)
     {
@@ -232,7 +232,7 @@ TEST_CASE_FIXTURE(fixture, "tokens unsafe for a URL or a file are refused")
             [&](const http_request& r) { return fresh.handle(r); });
         client c(std::string(test::fake_ca::base) + "/dir",
                  {&http2, &crypto, &time, nullptr});
-        c.new_account(*key, {{}, true});
+        c.new_account(*key, test::agreed());
         issue_request request;
         request.names = {"a.example.com"};
         recording_solver local;

@@ -3,6 +3,8 @@
 #include <acmekit/adapters/mbedtls_crypto.hpp>
 #include <acmekit/client.hpp>
 
+#include "detail/base64url.hpp"
+#include "detail/jws.hpp"
 #include "detail/session.hpp"
 #include "scripted_transport.hpp"
 
@@ -42,7 +44,7 @@ TEST_CASE_FIXTURE(fixture, "the directory gives every endpoint")
 TEST_CASE_FIXTURE(fixture, "newNonce is asked only once: replies refill")
 {
     client c = make();
-    account acct = c.new_account(*key, {{"mailto:a@b.test"}, true});
+    account acct = c.new_account(*key, test::agreed({"mailto:a@b.test"}));
     CHECK(acct.url == "https://ca.test/acct/1");
     c.new_order({{"dns", "a.example.com"}});
     c.fetch_order("https://ca.test/order/1");
@@ -55,7 +57,7 @@ TEST_CASE_FIXTURE(fixture, "badNonce is retried with the error's nonce")
 {
     client c = make();
     ca.reject_nonces = 3;
-    c.new_account(*key, {{}, true});
+    c.new_account(*key, test::agreed());
     CHECK(ca.bad_nonces_sent == 3);
     CHECK(ca.new_nonce_requests == 1);
     CHECK(ca.posted_urls.size() == 4);
@@ -68,7 +70,7 @@ TEST_CASE_FIXTURE(fixture, "endless badNonce ends after the retry budget")
     client c = make(policy);
     ca.reject_nonces = 100;
     try {
-        c.new_account(*key, {{}, true});
+        c.new_account(*key, test::agreed());
         FAIL("no error");
     } catch (const error& e) {
         CHECK(e.code() == status::nonce_retries_exhausted);
@@ -79,7 +81,7 @@ TEST_CASE_FIXTURE(fixture, "endless badNonce ends after the retry budget")
 TEST_CASE_FIXTURE(fixture, "a server problem becomes a typed error")
 {
     client c = make();
-    c.new_account(*key, {{}, true});
+    c.new_account(*key, test::agreed());
     try {
         c.fetch_order("https://ca.test/nowhere");
         FAIL("no error");
@@ -114,7 +116,7 @@ TEST_CASE_FIXTURE(fixture, "problems carry Retry-After and hostile text")
     });
     client c("https://x.test/dir", {&limited, &crypto, &time, nullptr});
     try {
-        c.new_account(*key, {{}, true});
+        c.new_account(*key, test::agreed());
         FAIL("no error");
     } catch (const error& e) {
         CHECK(e.code() == status::server_rate_limited);
@@ -192,7 +194,7 @@ TEST_CASE_FIXTURE(fixture, "URLs off the directory's origin are refused")
         });
         client c("https://x.test/dir", {&hostile, &crypto, &time, nullptr});
         try {
-            c.new_account(*key, {{}, true});
+            c.new_account(*key, test::agreed());
             FAIL("accepted " << endpoint);
         } catch (const error& e) {
             CHECK(e.code() == status::bad_response);
@@ -217,4 +219,48 @@ TEST_CASE("server text is made safe for one line of a terminal")
     long_text += "\xc3\xa9\xc3\xa9";
     std::string cut = printable(long_text);
     CHECK(cut == std::string(398, 'a') + "\xc3\xa9...");
+}
+
+TEST_CASE_FIXTURE(fixture, "external account binding is an HMAC JWS over "
+                           "the account key")
+{
+    namespace json = boost::json;
+    client c = make();
+    new_account_options options;
+    options.terms_of_service_agreed = true;
+    options.binding = make_external_account_binding("kid-1", "c2VjcmV0", "");
+    c.new_account(*key, options);
+
+    json::object payload = json::parse(ca.new_account_payload).as_object();
+    const json::object& eab = payload.at("externalAccountBinding").as_object();
+    auto text = [&](const char* member) {
+        return std::string(eab.at(member).as_string());
+    };
+    auto header_bytes = detail::base64url_decode(text("protected")).value();
+    json::object header =
+        json::parse(std::string(header_bytes.begin(), header_bytes.end()))
+            .as_object();
+    CHECK(header.at("alg") == "HS256");
+    CHECK(header.at("kid") == "kid-1");
+    CHECK(header.at("url") == "https://ca.test/acct");
+    CHECK_FALSE(header.contains("nonce"));
+
+    auto jwk_bytes = detail::base64url_decode(text("payload")).value();
+    CHECK(std::string(jwk_bytes.begin(), jwk_bytes.end()) ==
+          json::serialize(detail::jwk_to_json(crypto.jwk(*key))));
+    bytes mac = crypto.hmac(hmac_algorithm::sha256,
+                            secret_bytes(std::string_view("secret")),
+                            text("protected") + "." + text("payload"));
+    CHECK(text("signature") == detail::base64url_encode(mac));
+}
+
+TEST_CASE_FIXTURE(fixture, "EAB keys are read in every base64 spelling")
+{
+    auto a = make_external_account_binding("k", "-_-_AQ", "HS384");
+    auto b = make_external_account_binding("k", "+/+/AQ==", "HS384");
+    CHECK(a.hmac_key.view() == b.hmac_key.view());
+    CHECK(a.algorithm == hmac_algorithm::sha384);
+    CHECK_THROWS_AS(make_external_account_binding("k", "!!", ""), error);
+    CHECK_THROWS_AS(make_external_account_binding("", "AQ", ""), error);
+    CHECK_THROWS_AS(make_external_account_binding("k", "AQ", "HS1"), error);
 }
