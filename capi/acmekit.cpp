@@ -341,6 +341,11 @@ const char* acme_problem_detail(const acme_problem* problem)
     return problem == nullptr ? "" : problem->value.detail.c_str();
 }
 
+const char* acme_problem_instance(const acme_problem* problem)
+{
+    return problem == nullptr ? "" : problem->value.instance.c_str();
+}
+
 int acme_problem_http_status(const acme_problem* problem)
 {
     return problem == nullptr ? 0 : problem->value.http_status;

@@ -190,6 +190,9 @@ ACME_API int64_t acme_client_last_retry_after(const acme_client* client);
 ACME_API const char* acme_problem_type(const acme_problem* problem);
 /* The server's explanation, possibly ""; never NULL. */
 ACME_API const char* acme_problem_detail(const acme_problem* problem);
+/* The problem's "instance" URL, possibly "": for userActionRequired the
+   page a person must visit (RFC 8555 section 7.3.3); never NULL. */
+ACME_API const char* acme_problem_instance(const acme_problem* problem);
 /* The HTTP status the problem came with. */
 ACME_API int acme_problem_http_status(const acme_problem* problem);
 ACME_API size_t acme_problem_subproblem_count(const acme_problem* problem);

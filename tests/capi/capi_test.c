@@ -46,6 +46,7 @@ static void test_free_null(void)
     acme_secret_free(NULL);
     EXPECT(strcmp(acme_client_last_error(NULL), "") == 0);
     EXPECT(acme_client_last_problem(NULL) == NULL);
+    EXPECT(strcmp(acme_problem_instance(NULL), "") == 0);
 }
 
 static void test_bad_options(void)

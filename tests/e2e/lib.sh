@@ -545,6 +545,9 @@ e2e_cli_issue() {
   for n in "$@"; do
     args+=(--domain "$n")
   done
+  # E2E_EXTRA_ARGS: more options, split on spaces (no quoting inside).
+  # shellcheck disable=SC2206
+  args+=(${E2E_EXTRA_ARGS:-})
   timeout -k 5 "${E2E_CLI_TIMEOUT:-120}" "$E2E_CLI" "${args[@]}" \
     >"$log.out" 2>"$log.err" || rc=$?
   return "$rc"
