@@ -7,13 +7,16 @@
  *                     [--http-address ADDR] [--http-port PORT] --out DIR
  *
  * DIR receives account.key (reused when present), certificate.key and
- * fullchain.pem. Keys are mode 0600. Files are replaced atomically, so an
- * interrupted run leaves the previous files whole.
+ * fullchain.pem. Keys are mode 0600. Every file is replaced atomically,
+ * and the certificate's key and chain together (they are links through
+ * DIR/current into DIR/.certs), so an interrupted run leaves the previous
+ * files whole.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <acmekit.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -762,22 +765,165 @@ static int save_account_key(acme_client* client, const acme_key* key,
     return commit(&staged, 1, dir);
 }
 
-/* Both files are staged before either replaces its old copy. */
+static int sync_dir(const char* dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    int result = fd >= 0 && fsync(fd) == 0 ? 0 : -1;
+    if (result != 0)
+        fail("cannot sync %s: %s", dir, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return result;
+}
+
+/* Makes dir/name a symlink to target by renaming a new link over it. */
+static int replace_link(const char* dir, const char* name, const char* target)
+{
+    char* final_path = join_path(dir, name);
+    char* temp_path = join_path(dir, ".acmekit-link-XXXXXX");
+    int fd, result = -1;
+
+    if (final_path && temp_path && (fd = mkstemp(temp_path)) >= 0) {
+        /* mkstemp only reserves a unique name for the link. */
+        close(fd);
+        unlink(temp_path);
+        if (symlink(target, temp_path) == 0 &&
+            rename(temp_path, final_path) == 0)
+            result = 0;
+        else
+            unlink(temp_path);
+    }
+    if (result != 0)
+        fail("cannot link %s/%s: %s", dir, name, strerror(errno));
+    free(final_path);
+    free(temp_path);
+    return result;
+}
+
+/* dir/name points at target already, or is made to. */
+static int ensure_link(const char* dir, const char* name, const char* target)
+{
+    char* path = join_path(dir, name);
+    char now[256];
+    ssize_t length = path ? readlink(path, now, sizeof now - 1) : -1;
+    free(path);
+    if (length >= 0) {
+        now[length] = '\0';
+        if (strcmp(now, target) == 0)
+            return 0;
+    }
+    return replace_link(dir, name, target);
+}
+
+/* Removes one generation folder and the two files it may hold. */
+static void remove_generation(const char* certs, const char* name)
+{
+    static const char* const files[] = {"certificate.key", "fullchain.pem"};
+    char* gen = join_path(certs, name);
+    size_t i;
+
+    for (i = 0; gen && i < 2; ++i) {
+        char* file = join_path(gen, files[i]);
+        if (file)
+            unlink(file);
+        free(file);
+    }
+    if (gen)
+        rmdir(gen);
+    free(gen);
+}
+
+/* Keeps the current generation and the one before it, for rollback. */
+static void prune_generations(const char* certs, const char* current,
+                              const char* previous)
+{
+    DIR* folder = opendir(certs);
+    struct dirent* entry;
+
+    if (!folder)
+        return;
+    while ((entry = readdir(folder)) != NULL) {
+        if (entry->d_name[0] != 'g' || strcmp(entry->d_name, current) == 0 ||
+            (previous && strcmp(entry->d_name, previous) == 0))
+            continue;
+        remove_generation(certs, entry->d_name);
+    }
+    closedir(folder);
+}
+
+/* The generation "current" points at, as a name inside .certs; or "". */
+static void current_generation(const char* dir, char* name, size_t size)
+{
+    char* path = join_path(dir, "current");
+    char target[256];
+    ssize_t length = path ? readlink(path, target, sizeof target - 1) : -1;
+    const char* slash;
+
+    free(path);
+    name[0] = '\0';
+    if (length < 0)
+        return;
+    target[length] = '\0';
+    slash = strrchr(target, '/');
+    snprintf(name, size, "%s", slash ? slash + 1 : target);
+}
+
+/*
+ * The key and the chain must change together: a server that read a new
+ * key beside an old chain could not start. Each certificate goes into a
+ * folder of its own (.certs/gNNN), written and synced in full; then one
+ * atomic rename of the "current" link switches both, and certificate.key
+ * and fullchain.pem are links through "current". A crash at any moment
+ * leaves the old pair or the new pair, whole.
+ */
 static int save_certificate(acme_client* client, const acme_certificate* cert,
                             const char* dir)
 {
     struct staged_file staged[2] = {{NULL, NULL}, {NULL, NULL}};
     const char* chain = acme_certificate_chain_pem(cert);
+    char gen[64], target[96], previous[256];
+    char* certs = join_path(dir, ".certs");
+    char* gen_path = NULL;
+    struct timespec now;
+    int result = -1;
 
-    if (stage_key(&staged[0], client, acme_certificate_key(cert), dir,
-                  "certificate.key") != 0)
-        return -1;
-    if (stage(&staged[1], dir, "fullchain.pem", chain, strlen(chain), 0644) !=
-        0) {
-        discard(&staged[0]);
-        return -1;
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(gen, sizeof gen, "g%lld%09ld-%ld", (long long)now.tv_sec,
+             (long)now.tv_nsec, (long)getpid());
+    snprintf(target, sizeof target, ".certs/%s", gen);
+    current_generation(dir, previous, sizeof previous);
+    if (!certs || (mkdir(certs, 0700) != 0 && errno != EEXIST) ||
+        !(gen_path = join_path(certs, gen)) || mkdir(gen_path, 0700) != 0) {
+        fail("cannot create %s/%s: %s", dir, target, strerror(errno));
+        goto out;
     }
-    return commit(staged, 2, dir);
+
+    if (stage_key(&staged[0], client, acme_certificate_key(cert), gen_path,
+                  "certificate.key") != 0)
+        goto fail;
+    if (stage(&staged[1], gen_path, "fullchain.pem", chain, strlen(chain),
+              0644) != 0) {
+        discard(&staged[0]);
+        goto fail;
+    }
+    if (commit(staged, 2, gen_path) != 0 || sync_dir(certs) != 0)
+        goto fail;
+
+    if (replace_link(dir, "current", target) != 0 ||
+        ensure_link(dir, "certificate.key", "current/certificate.key") != 0 ||
+        ensure_link(dir, "fullchain.pem", "current/fullchain.pem") != 0 ||
+        sync_dir(dir) != 0)
+        goto out;
+    prune_generations(certs, gen, previous[0] ? previous : NULL);
+    result = 0;
+    goto out;
+
+fail:
+    remove_generation(certs, gen);
+out:
+    free(gen_path);
+    free(certs);
+    return result;
 }
 
 /* The manual flow: the operator adds the record and confirms. */

@@ -476,7 +476,7 @@ check_sans() {
 check_mode() {
   local mode
   [[ -f $1 ]] || fail "missing file $1"
-  mode=$(stat -c %a "$1")
+  mode=$(stat -L -c %a "$1") # through a link to the file itself
   [[ $mode == "$2" ]] || fail "$1 has mode $mode, expected $2"
 }
 
