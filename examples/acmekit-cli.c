@@ -1178,25 +1178,29 @@ static int run_revoke(acme_client* client, const struct cli_options* opts)
         char* key_path = join_path(opts->out_dir, "certificate.key");
         key_pem =
             key_path ? read_small_file(key_path, &key_length, &failed) : NULL;
-        if (!key_pem)
+        if (!key_pem && !failed)
             fail("cannot read %s", key_path ? key_path : "certificate.key");
         free(key_path);
         if (!key_pem)
             goto out;
         status = acme_key_load_pem(&key, client, key_pem, key_length);
+        if (status != ACME_OK) {
+            fail_client(client, status);
+            goto out;
+        }
     } else {
         key =
             account_key(client, opts->out_dir, opts->account_key_type, &is_new);
-        status = key && !is_new ? ACME_OK : ACME_E_INVALID_ARGUMENT;
-        if (key && is_new)
-            fail("no account key in %s", opts->out_dir);
-        else if (key && register_account(client, key, opts, 1) != 0)
+        if (!key)
             goto out;
-    }
-    if (status != ACME_OK) {
-        if (key)
-            fail_client(client, status);
-        goto out;
+        if (is_new) {
+            fail("no account key in %s: register first, or pass "
+                 "--with-certificate-key",
+                 opts->out_dir);
+            goto out;
+        }
+        if (register_account(client, key, opts, 1) != 0)
+            goto out;
     }
     status = acme_certificate_revoke(client, pem, pem_length, opts->reason,
                                      opts->with_cert_key ? key : NULL);
