@@ -252,56 +252,47 @@ http_response session::signed_post(const private_key& key,
         if (response.status < 400)
             return response;
 
-        // RFC 8555 section 6.5: a badNonce answer carries a fresh nonce,
-        // already in the pool, so the retry costs one request.
-        bool bad_nonce = false;
-        if (is_problem_document(response)) {
-            boost::system::error_code ec;
-            auto value = json::parse(response.body, ec);
-            bad_nonce =
-                !ec && value.is_object() &&
-                status_for_problem_type(
-                    parse_problem(value.as_object(), response.status).type) ==
-                    status::server_bad_nonce;
-        }
-        if (!bad_nonce)
-            fail(response, url, what);
+        // RFC 8555 section 6.5: a badNonce answer usually carries a fresh
+        // nonce, already in the pool; without one, newNonce is asked.
+        error refused = refusal(response, url, what);
+        if (refused.code() != status::server_bad_nonce)
+            throw refused;
         if (attempt >= policy.bad_nonce_retries)
-            break;
+            throw error(status::nonce_retries_exhausted,
+                        fmt::format("{}: server refused {} fresh nonces in a "
+                                    "row",
+                                    what, policy.bad_nonce_retries + 1),
+                        refused.server_problem());
         log(log_level::debug, "nonce", "server refused the nonce, retrying");
     }
-    throw error(status::nonce_retries_exhausted,
-                fmt::format("{}: server refused {} fresh nonces in a row", what,
-                            policy.bad_nonce_retries + 1));
 }
 
-void session::fail(const http_response& response, const std::string& url,
-                   std::string_view what)
+error session::refusal(const http_response& response, const std::string& url,
+                       std::string_view what)
 {
     auto retry = retry_after(response);
     if (!is_problem_document(response))
-        throw error(status::http_error,
-                    fmt::format("{}: HTTP {} from {}", what, response.status,
-                                printable(url)),
-                    problem{{}, {}, {}, response.status, {}}, retry);
+        return error(status::http_error,
+                     fmt::format("{}: HTTP {} from {}", what, response.status,
+                                 printable(url)),
+                     std::nullopt, retry);
 
     boost::system::error_code ec;
     auto value = json::parse(response.body, ec);
     if (ec || !value.is_object())
-        throw error(status::bad_response,
-                    fmt::format("{}: HTTP {} with an unreadable problem "
-                                "document",
-                                what, response.status));
+        return error(status::bad_response,
+                     fmt::format("{}: HTTP {} with an unreadable problem "
+                                 "document",
+                                 what, response.status),
+                     std::nullopt, retry);
 
     problem found = parse_problem(value.as_object(), response.status);
-    std::string detail =
-        found.detail.empty()
-            ? std::string(status_string(status_for_problem_type(found.type)))
-            : printable(found.detail);
+    status code = status_for_problem_type(found.type);
+    std::string detail = found.detail.empty() ? std::string(status_string(code))
+                                              : printable(found.detail);
     std::string message =
         fmt::format("{}: {} ({})", what, detail, printable(found.short_type()));
-    status code = status_for_problem_type(found.type);
-    throw error(code, message, std::move(found), retry);
+    return error(code, message, std::move(found), retry);
 }
 
 } // namespace acme::detail

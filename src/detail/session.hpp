@@ -58,8 +58,10 @@ private:
                               const std::optional<std::string>& payload,
                               std::string_view what, std::string_view accept);
     std::string fresh_nonce();
-    [[noreturn]] void fail(const http_response& response,
-                           const std::string& url, std::string_view what);
+    /// The error an error response stands for: its problem document
+    /// typed, or the bare HTTP status, with any Retry-After.
+    error refusal(const http_response& response, const std::string& url,
+                  std::string_view what);
 
     void check_url(const std::string& url, std::string_view what) const;
 
