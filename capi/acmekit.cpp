@@ -236,6 +236,139 @@ void require_open(const acme_client* client)
                           "the client failed to open: " + client->open_error);
 }
 
+void remember(acme_client* client, acme::account account)
+{
+    client->account_url = account.url;
+    client->account = std::move(account);
+}
+
+// The solver and what it borrows, kept alive together for one issuance.
+struct solver_set {
+    std::unique_ptr<acme::dns_publisher> publisher;
+    std::unique_ptr<acme::dns_resolver> resolver;
+    std::unique_ptr<acme::challenge_solver> solver;
+};
+
+std::unique_ptr<acme::challenge_solver>
+make_http01_solver(const acme_issue_options& opts)
+{
+    if (opts.http01_publish != nullptr || opts.http01_withdraw != nullptr) {
+        require(opts.http01_publish != nullptr &&
+                    opts.http01_withdraw != nullptr,
+                "http01_publish and http01_withdraw go together");
+        auto publish = opts.http01_publish;
+        auto withdraw = opts.http01_withdraw;
+        void* user = opts.http01_user;
+        return std::make_unique<acme::http01_callback_solver>(
+            [=](const acme::challenge_task& t) {
+                if (publish(user, t.identifier.c_str(), t.token.c_str(),
+                            t.key_authorization.c_str()) != 0)
+                    throw acme::error(acme::status::solver_failed,
+                                      "HTTP-01 publish callback failed for " +
+                                          t.identifier);
+            },
+            [=](const acme::challenge_task& t) {
+                withdraw(user, t.identifier.c_str(), t.token.c_str());
+            });
+    }
+#ifdef ACMEKIT_WITH_HTTPLIB
+    acme::http01_responder_options responder;
+    if (opts.http01_address != nullptr)
+        responder.address = opts.http01_address;
+    if (opts.http01_port != 0)
+        responder.port = opts.http01_port;
+    require(responder.port > 0 && responder.port < 65536,
+            "http01_port is out of range");
+    auto built_in = std::make_unique<acme::http01_responder>(responder);
+    built_in->start();
+    return built_in;
+#else
+    throw acme::error(acme::status::unsupported,
+                      "built without the HTTP-01 responder: pass "
+                      "http01_publish and http01_withdraw");
+#endif
+}
+
+std::unique_ptr<acme::dns_publisher>
+make_dns_publisher(const acme_issue_options& opts, acme::crypto& keys)
+{
+    int ways = (opts.dns_publish != nullptr || opts.dns_withdraw != nullptr) +
+               (opts.dns_hook != nullptr) + (opts.dns_update_server != nullptr);
+    require(ways == 1, "DNS-01 needs exactly one of dns_publish, dns_hook "
+                       "and dns_update_server");
+
+    if (opts.dns_hook != nullptr)
+        return std::make_unique<acme::hook_publisher>(
+            opts.dns_hook,
+            std::chrono::milliseconds(
+                opts.dns_hook_timeout_ms ? opts.dns_hook_timeout_ms : 60000));
+    if (opts.dns_update_server != nullptr) {
+        require(opts.tsig_key_name != nullptr &&
+                    opts.tsig_secret_base64 != nullptr,
+                "an RFC 2136 update needs tsig_key_name and "
+                "tsig_secret_base64");
+        return std::make_unique<acme::rfc2136_publisher>(
+            acme::parse_dns_server(opts.dns_update_server),
+            acme::make_tsig_key(opts.tsig_key_name,
+                                opts.tsig_algorithm ? opts.tsig_algorithm
+                                                    : "hmac-sha256",
+                                opts.tsig_secret_base64),
+            keys, opts.dns_update_zone ? opts.dns_update_zone : "");
+    }
+
+    require(opts.dns_publish != nullptr && opts.dns_withdraw != nullptr,
+            "dns_publish and dns_withdraw go together");
+    auto publish = opts.dns_publish;
+    auto withdraw = opts.dns_withdraw;
+    void* user = opts.dns_user;
+    return std::make_unique<acme::callback_publisher>(
+        [=](const std::string& fqdn, const std::string& value) {
+            if (publish(user, fqdn.c_str(), value.c_str()) != 0)
+                throw acme::error(acme::status::solver_failed,
+                                  "DNS publish callback failed for " + fqdn);
+        },
+        [=](const std::string& fqdn, const std::string& value) {
+            withdraw(user, fqdn.c_str(), value.c_str());
+        });
+}
+
+acme::propagation_options read_propagation(const acme_issue_options& opts)
+{
+    acme::propagation_options p;
+    p.enabled = opts.dns_skip_propagation_check == 0;
+    require(opts.dns_resolver_count == 0 || opts.dns_resolvers != nullptr,
+            "dns_resolvers is NULL but dns_resolver_count is not 0");
+    for (size_t i = 0; i < opts.dns_resolver_count; ++i) {
+        require(opts.dns_resolvers[i] != nullptr, "a resolver is NULL");
+        p.servers.push_back(acme::parse_dns_server(opts.dns_resolvers[i]));
+    }
+    if (p.servers.empty() && opts.dns_update_server != nullptr)
+        p.servers.push_back(acme::parse_dns_server(opts.dns_update_server));
+    if (opts.dns_propagation_timeout_ms != 0)
+        p.timeout = std::chrono::milliseconds(opts.dns_propagation_timeout_ms);
+    if (opts.dns_propagation_interval_ms != 0)
+        p.interval =
+            std::chrono::milliseconds(opts.dns_propagation_interval_ms);
+    return p;
+}
+
+solver_set make_solver(const acme_issue_options& opts, acme_client& client)
+{
+    solver_set set;
+    int challenge = raw_value(opts.challenge);
+    if (challenge == ACME_CHALLENGE_HTTP_01) {
+        set.solver = make_http01_solver(opts);
+        return set;
+    }
+    require(challenge == ACME_CHALLENGE_DNS_01, "unknown challenge type");
+
+    set.publisher = make_dns_publisher(opts, *client.crypto);
+    set.resolver = std::make_unique<acme::dns_resolver>();
+    set.solver = std::make_unique<acme::dns01_solver>(
+        *set.publisher, client.clock, read_propagation(opts), *set.resolver);
+    return set;
+}
+
 } // namespace
 
 extern "C" {
@@ -435,16 +568,6 @@ void acme_secret_free(char* secret)
     std::free(secret);
 }
 
-namespace {
-
-void remember(acme_client* client, acme::account account)
-{
-    client->account_url = account.url;
-    client->account = std::move(account);
-}
-
-} // namespace
-
 acme_status acme_account_register(acme_client* client, const acme_key* key,
                                   const acme_account_options* options)
 {
@@ -585,137 +708,6 @@ const char* acme_step_name(acme_step step)
 {
     return acme::to_string(static_cast<acme::issue_step>(raw_value(step)));
 }
-
-namespace {
-
-// The solver and what it borrows, kept alive together for one issuance.
-struct solver_set {
-    std::unique_ptr<acme::dns_publisher> publisher;
-    std::unique_ptr<acme::dns_resolver> resolver;
-    std::unique_ptr<acme::challenge_solver> solver;
-};
-
-std::unique_ptr<acme::challenge_solver>
-make_http01_solver(const acme_issue_options& opts)
-{
-    if (opts.http01_publish != nullptr || opts.http01_withdraw != nullptr) {
-        require(opts.http01_publish != nullptr &&
-                    opts.http01_withdraw != nullptr,
-                "http01_publish and http01_withdraw go together");
-        auto publish = opts.http01_publish;
-        auto withdraw = opts.http01_withdraw;
-        void* user = opts.http01_user;
-        return std::make_unique<acme::http01_callback_solver>(
-            [=](const acme::challenge_task& t) {
-                if (publish(user, t.identifier.c_str(), t.token.c_str(),
-                            t.key_authorization.c_str()) != 0)
-                    throw acme::error(acme::status::solver_failed,
-                                      "HTTP-01 publish callback failed for " +
-                                          t.identifier);
-            },
-            [=](const acme::challenge_task& t) {
-                withdraw(user, t.identifier.c_str(), t.token.c_str());
-            });
-    }
-#ifdef ACMEKIT_WITH_HTTPLIB
-    acme::http01_responder_options responder;
-    if (opts.http01_address != nullptr)
-        responder.address = opts.http01_address;
-    if (opts.http01_port != 0)
-        responder.port = opts.http01_port;
-    require(responder.port > 0 && responder.port < 65536,
-            "http01_port is out of range");
-    auto built_in = std::make_unique<acme::http01_responder>(responder);
-    built_in->start();
-    return built_in;
-#else
-    throw acme::error(acme::status::unsupported,
-                      "built without the HTTP-01 responder: pass "
-                      "http01_publish and http01_withdraw");
-#endif
-}
-
-std::unique_ptr<acme::dns_publisher>
-make_dns_publisher(const acme_issue_options& opts, acme::crypto& keys)
-{
-    int ways = (opts.dns_publish != nullptr || opts.dns_withdraw != nullptr) +
-               (opts.dns_hook != nullptr) + (opts.dns_update_server != nullptr);
-    require(ways == 1, "DNS-01 needs exactly one of dns_publish, dns_hook "
-                       "and dns_update_server");
-
-    if (opts.dns_hook != nullptr)
-        return std::make_unique<acme::hook_publisher>(
-            opts.dns_hook,
-            std::chrono::milliseconds(
-                opts.dns_hook_timeout_ms ? opts.dns_hook_timeout_ms : 60000));
-    if (opts.dns_update_server != nullptr) {
-        require(opts.tsig_key_name != nullptr &&
-                    opts.tsig_secret_base64 != nullptr,
-                "an RFC 2136 update needs tsig_key_name and "
-                "tsig_secret_base64");
-        return std::make_unique<acme::rfc2136_publisher>(
-            acme::parse_dns_server(opts.dns_update_server),
-            acme::make_tsig_key(opts.tsig_key_name,
-                                opts.tsig_algorithm ? opts.tsig_algorithm
-                                                    : "hmac-sha256",
-                                opts.tsig_secret_base64),
-            keys, opts.dns_update_zone ? opts.dns_update_zone : "");
-    }
-
-    require(opts.dns_publish != nullptr && opts.dns_withdraw != nullptr,
-            "dns_publish and dns_withdraw go together");
-    auto publish = opts.dns_publish;
-    auto withdraw = opts.dns_withdraw;
-    void* user = opts.dns_user;
-    return std::make_unique<acme::callback_publisher>(
-        [=](const std::string& fqdn, const std::string& value) {
-            if (publish(user, fqdn.c_str(), value.c_str()) != 0)
-                throw acme::error(acme::status::solver_failed,
-                                  "DNS publish callback failed for " + fqdn);
-        },
-        [=](const std::string& fqdn, const std::string& value) {
-            withdraw(user, fqdn.c_str(), value.c_str());
-        });
-}
-
-acme::propagation_options read_propagation(const acme_issue_options& opts)
-{
-    acme::propagation_options p;
-    p.enabled = opts.dns_skip_propagation_check == 0;
-    require(opts.dns_resolver_count == 0 || opts.dns_resolvers != nullptr,
-            "dns_resolvers is NULL but dns_resolver_count is not 0");
-    for (size_t i = 0; i < opts.dns_resolver_count; ++i) {
-        require(opts.dns_resolvers[i] != nullptr, "a resolver is NULL");
-        p.servers.push_back(acme::parse_dns_server(opts.dns_resolvers[i]));
-    }
-    if (p.servers.empty() && opts.dns_update_server != nullptr)
-        p.servers.push_back(acme::parse_dns_server(opts.dns_update_server));
-    if (opts.dns_propagation_timeout_ms != 0)
-        p.timeout = std::chrono::milliseconds(opts.dns_propagation_timeout_ms);
-    if (opts.dns_propagation_interval_ms != 0)
-        p.interval =
-            std::chrono::milliseconds(opts.dns_propagation_interval_ms);
-    return p;
-}
-
-solver_set make_solver(const acme_issue_options& opts, acme_client& client)
-{
-    solver_set set;
-    int challenge = raw_value(opts.challenge);
-    if (challenge == ACME_CHALLENGE_HTTP_01) {
-        set.solver = make_http01_solver(opts);
-        return set;
-    }
-    require(challenge == ACME_CHALLENGE_DNS_01, "unknown challenge type");
-
-    set.publisher = make_dns_publisher(opts, *client.crypto);
-    set.resolver = std::make_unique<acme::dns_resolver>();
-    set.solver = std::make_unique<acme::dns01_solver>(
-        *set.publisher, client.clock, read_propagation(opts), *set.resolver);
-    return set;
-}
-
-} // namespace
 
 acme_status acme_certificate_issue(acme_certificate** out, acme_client* client,
                                    const acme_issue_options* options)
