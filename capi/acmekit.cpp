@@ -6,6 +6,7 @@
 #include <acmekit/adapters/mbedtls_crypto.hpp>
 #include <acmekit/client.hpp>
 #include <acmekit/dns.hpp>
+#include <acmekit/stored.hpp>
 #ifdef ACMEKIT_WITH_HTTPLIB
 #include <acmekit/adapters/http01_responder.hpp>
 #include <acmekit/adapters/httplib_transport.hpp>
@@ -36,7 +37,13 @@ struct acme_key {
 struct acme_certificate {
     std::string chain_pem;
     std::string url;
-    acme_key key;
+    std::string name;   // the first domain name: where it is stored
+    std::string folder; // its storage generation, once saved or loaded
+    acme_key key;       // key.key is null for a certificate from a CSR
+};
+
+struct acme_storage {
+    std::unique_ptr<acme::storage> store;
 };
 
 namespace {
@@ -92,6 +99,9 @@ struct acme_client {
     int64_t last_retry_after = 0;
     std::string account_url;
     std::optional<acme::account> account;
+    // The key of an account opened from storage; the core borrows it.
+    std::unique_ptr<acme::private_key> stored_account_key;
+    bool account_created = false;
     std::string terms_of_service;
 
     void clear_error()
@@ -167,6 +177,31 @@ void require(bool condition, const char* message)
 {
     if (!condition)
         throw acme::error(acme::status::invalid_argument, message);
+}
+
+acme::new_account_options
+read_account_options(const acme_account_options* options)
+{
+    acme_account_options defaults = ACME_ACCOUNT_OPTIONS_INIT;
+    acme_account_options opts = read_options(options, defaults);
+    require(opts.contact_count == 0 || opts.contacts != nullptr,
+            "contacts is NULL but contact_count is not 0");
+
+    acme::new_account_options account_opts;
+    for (size_t i = 0; i < opts.contact_count; ++i) {
+        require(opts.contacts[i] != nullptr, "a contact is NULL");
+        account_opts.contact.emplace_back(opts.contacts[i]);
+    }
+    account_opts.terms_of_service_agreed = opts.terms_of_service_agreed != 0;
+    account_opts.only_return_existing = opts.only_return_existing != 0;
+    if (opts.eab_key_id != nullptr || opts.eab_hmac_key != nullptr) {
+        require(opts.eab_key_id != nullptr && opts.eab_hmac_key != nullptr,
+                "eab_key_id and eab_hmac_key go together");
+        account_opts.binding = acme::make_external_account_binding(
+            opts.eab_key_id, opts.eab_hmac_key,
+            opts.eab_algorithm ? opts.eab_algorithm : "");
+    }
+    return account_opts;
 }
 
 acme::key_type to_key_type(const acme_key_type& type)
@@ -575,32 +610,85 @@ acme_status acme_account_register(acme_client* client, const acme_key* key,
         return ACME_E_INVALID_ARGUMENT;
     return guarded(client, [&] {
         require_open(client);
-        acme_account_options defaults = ACME_ACCOUNT_OPTIONS_INIT;
-        acme_account_options opts = read_options(options, defaults);
         require(key->provider == client->crypto,
                 "the key was made by another client");
-        require(opts.contact_count == 0 || opts.contacts != nullptr,
-                "contacts is NULL but contact_count is not 0");
+        acme::new_account_options account_opts = read_account_options(options);
+        client->account_url.clear();
+        client->account.reset();
+        client->account_created = false;
+        remember(client, client->core->new_account(*key->key, account_opts));
+    });
+}
 
+acme_status acme_file_storage_new(acme_storage** out, const char* root)
+{
+    if (out == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    *out = nullptr;
+    if (root == nullptr || root[0] == '\0')
+        return ACME_E_INVALID_ARGUMENT;
+    return guarded(nullptr, [&] {
+        auto storage = std::make_unique<acme_storage>();
+        storage->store = std::make_unique<acme::file_storage>(root);
+        *out = storage.release();
+    });
+}
+
+void acme_storage_free(acme_storage* storage)
+{
+    delete storage;
+}
+
+acme_status acme_account_open(acme_client* client, acme_storage* storage,
+                              acme_key_type key_type,
+                              const acme_account_options* options)
+{
+    if (client == nullptr || storage == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    return guarded(client, [&] {
+        require_open(client);
         acme::new_account_options account_opts;
-        for (size_t i = 0; i < opts.contact_count; ++i) {
-            require(opts.contacts[i] != nullptr, "a contact is NULL");
-            account_opts.contact.emplace_back(opts.contacts[i]);
-        }
-        account_opts.terms_of_service_agreed =
-            opts.terms_of_service_agreed != 0;
-        account_opts.only_return_existing = opts.only_return_existing != 0;
-        if (opts.eab_key_id != nullptr || opts.eab_hmac_key != nullptr) {
-            require(opts.eab_key_id != nullptr && opts.eab_hmac_key != nullptr,
-                    "eab_key_id and eab_hmac_key go together");
-            account_opts.binding = acme::make_external_account_binding(
-                opts.eab_key_id, opts.eab_hmac_key,
-                opts.eab_algorithm ? opts.eab_algorithm : "");
-        }
+        if (options != nullptr)
+            account_opts = read_account_options(options);
+        acme::key_type type = to_key_type(key_type);
 
         client->account_url.clear();
         client->account.reset();
-        remember(client, client->core->new_account(*key->key, account_opts));
+        client->account_created = false;
+        acme::opened_account opened = acme::open_account(
+            *client->core, *storage->store, type, account_opts);
+        client->stored_account_key = std::move(opened.key);
+        client->account_created = opened.created;
+        remember(client, std::move(opened.info));
+    });
+}
+
+int acme_client_account_created(const acme_client* client)
+{
+    return client != nullptr && client->account_created ? 1 : 0;
+}
+
+acme_status acme_account_rollover(acme_client* client, acme_storage* storage,
+                                  acme_key_type key_type)
+{
+    if (client == nullptr || storage == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    return guarded(client, [&] {
+        require_open(client);
+        require(client->stored_account_key != nullptr,
+                "no account opened from storage: call acme_account_open()");
+        acme::key_type type = to_key_type(key_type);
+        acme::opened_account opened;
+        opened.key = std::move(client->stored_account_key);
+        try {
+            acme::rollover_account(*client->core, *storage->store, opened,
+                                   type);
+        } catch (...) {
+            // The core signs with whichever key it holds: keep it alive.
+            client->stored_account_key = std::move(opened.key);
+            throw;
+        }
+        client->stored_account_key = std::move(opened.key);
     });
 }
 
@@ -728,6 +816,18 @@ acme_status acme_certificate_issue(acme_certificate** out, acme_client* client,
             request.names.emplace_back(opts.names[i]);
         }
         request.certificate_key = to_key_type(opts.certificate_key_type);
+        if (opts.certificate_key != nullptr) {
+            require(opts.certificate_key->key != nullptr,
+                    "certificate_key holds no key");
+            request.existing_key_pem =
+                opts.certificate_key->provider->export_key_pem(
+                    *opts.certificate_key->key);
+        }
+        if (opts.csr != nullptr) {
+            require(opts.csr_length > 0, "csr_length is 0");
+            const auto* csr = reinterpret_cast<const std::uint8_t*>(opts.csr);
+            request.csr.assign(csr, csr + opts.csr_length);
+        }
         if (opts.progress != nullptr) {
             auto progress = opts.progress;
             void* user = opts.progress_user;
@@ -750,6 +850,7 @@ acme_status acme_certificate_issue(acme_certificate** out, acme_client* client,
         auto cert = std::make_unique<acme_certificate>();
         cert->chain_pem = std::move(issued.chain_pem);
         cert->url = std::move(issued.certificate_url);
+        cert->name = request.names.front();
         cert->key.provider = client->crypto;
         cert->key.key = std::move(issued.key);
         *out = cert.release();
@@ -775,7 +876,55 @@ const char* acme_certificate_url(const acme_certificate* certificate)
 
 const acme_key* acme_certificate_key(const acme_certificate* certificate)
 {
-    return certificate == nullptr ? nullptr : &certificate->key;
+    return certificate == nullptr || certificate->key.key == nullptr
+               ? nullptr
+               : &certificate->key;
+}
+
+acme_status acme_certificate_save(acme_client* client, acme_storage* storage,
+                                  acme_certificate* certificate)
+{
+    if (client == nullptr || storage == nullptr || certificate == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    return guarded(client, [&] {
+        require(certificate->key.key != nullptr,
+                "a certificate issued from a CSR has no key to store");
+        acme::secret_bytes key_pem =
+            certificate->key.provider->export_key_pem(*certificate->key.key);
+        certificate->folder =
+            acme::save_certificate(*storage->store, certificate->name, key_pem,
+                                   certificate->chain_pem);
+    });
+}
+
+acme_status acme_certificate_load(acme_certificate** out, acme_client* client,
+                                  acme_storage* storage, const char* name)
+{
+    if (out == nullptr || client == nullptr || storage == nullptr ||
+        name == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    *out = nullptr;
+    return guarded(client, [&] {
+        require_open(client);
+        std::optional<acme::stored_certificate> stored =
+            acme::load_certificate(*storage->store, *client->crypto, name);
+        if (!stored)
+            return;
+        auto cert = std::make_unique<acme_certificate>();
+        cert->chain_pem = std::move(stored->chain_pem);
+        cert->name = name;
+        cert->folder = std::move(stored->folder);
+        cert->key.provider = client->crypto;
+        cert->key.key = std::move(stored->key);
+        *out = cert.release();
+    });
+}
+
+const char* acme_certificate_folder(const acme_certificate* certificate)
+{
+    return certificate == nullptr || certificate->folder.empty()
+               ? nullptr
+               : certificate->folder.c_str();
 }
 
 void acme_certificate_free(acme_certificate* certificate)

@@ -74,6 +74,7 @@ typedef enum acme_status {
     ACME_E_SOLVER = 43,
     ACME_E_NONCE_RETRIES = 44,
     ACME_E_CANCELLED = 45,
+    ACME_E_TERMS_NOT_AGREED = 46,
 
     ACME_E_SERVER_ACCOUNT_DOES_NOT_EXIST = 100,
     ACME_E_SERVER_ALREADY_REVOKED = 101,
@@ -273,6 +274,63 @@ ACME_API acme_status acme_account_register(acme_client* client,
                                            const acme_key* key,
                                            const acme_account_options* options);
 
+/* ---- Storage ---------------------------------------------------------- */
+
+/*
+ * Where the library keeps accounts and certificates so that they survive a
+ * reboot. Every write is atomic: a power cut leaves the old value or the
+ * new one. The layout under the root:
+ *
+ *   accounts/<ca>/account.key               account key, mode 0600
+ *   accounts/<ca>/account.url               its URL at the CA
+ *   certificates/<name>/current             the generation in use: "g7"
+ *   certificates/<name>/g7/certificate.key  its key, mode 0600
+ *   certificates/<name>/g7/fullchain.pem    its chain, leaf first
+ *
+ * <ca> is the directory URL without "https://", each character other than
+ * letters, digits, '.', '-' and '_' written as '_'; <name> is the
+ * certificate's first domain name in lower case, "*." written as "_.".
+ * A storage may be shared by several clients, but not used by two threads
+ * at once.
+ */
+typedef struct acme_storage acme_storage;
+
+/* Files under the folder root, made 0700 when missing (on first write).
+   Errors: ACME_E_INVALID_ARGUMENT, ACME_E_OUT_OF_MEMORY. */
+ACME_API acme_status acme_file_storage_new(acme_storage** out,
+                                           const char* root);
+ACME_API void acme_storage_free(acme_storage* storage);
+
+/*
+ * Uses the account stored for the client's CA. With none stored, makes a
+ * key of key_type, registers it with options and stores the key and the
+ * URL, in that order; a key stored without its URL (a run cut short) is
+ * looked up at the CA before a new account is made. A new account for a
+ * CA with terms of service fails with ACME_E_TERMS_NOT_AGREED (message
+ * with their URL) unless options->terms_of_service_agreed is set. With
+ * options->only_return_existing nothing is created:
+ * ACME_E_SERVER_ACCOUNT_DOES_NOT_EXIST when nothing is stored. options may
+ * be NULL for an account that is known to be stored. The client owns the
+ * key from then on.
+ */
+ACME_API acme_status acme_account_open(acme_client* client,
+                                       acme_storage* storage,
+                                       acme_key_type key_type,
+                                       const acme_account_options* options);
+
+/* 1 when the last acme_account_open() registered a new account, else 0. */
+ACME_API int acme_client_account_created(const acme_client* client);
+
+/*
+ * Rolls the opened account over to a new key of key_type and stores it in
+ * place of the old one. The new key is stored (account.key.next) before
+ * the CA hears of it; a run cut short is settled by the next
+ * acme_account_open(), which keeps whichever key the CA took.
+ */
+ACME_API acme_status acme_account_rollover(acme_client* client,
+                                           acme_storage* storage,
+                                           acme_key_type key_type);
+
 /* Fetches the account in use from the server, for the getters below. */
 ACME_API acme_status acme_account_fetch(acme_client* client);
 
@@ -393,13 +451,23 @@ typedef struct acme_issue_options {
     int dns_skip_propagation_check;
     unsigned dns_propagation_timeout_ms;  /* 0: 120 s */
     unsigned dns_propagation_interval_ms; /* 0: 1 s */
+
+    /* Certify this existing key instead of a new one (never the account
+       key). The certificate then holds its own copy of the key. */
+    const acme_key* certificate_key;
+    /* Or send this CSR (PEM or DER, csr_length bytes) made by the caller,
+       whose key stays with the caller: the certificate holds no key. The
+       names must still be given and must be the CSR's names. */
+    const char* csr;
+    size_t csr_length;
 } acme_issue_options;
 
 #define ACME_ISSUE_OPTIONS_INIT                                                \
     {                                                                          \
         sizeof(acme_issue_options), NULL, 0, ACME_KEY_EC_P256, NULL, 0, NULL,  \
             NULL, NULL, NULL, NULL, ACME_CHALLENGE_HTTP_01, NULL, NULL, NULL,  \
-            NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0            \
+            NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL,     \
+            NULL, 0                                                            \
     }
 
 /*
@@ -453,9 +521,37 @@ ACME_API const char*
 acme_certificate_chain_pem(const acme_certificate* certificate);
 /* The certificate's URL at the CA. Valid as long as the certificate. */
 ACME_API const char* acme_certificate_url(const acme_certificate* certificate);
-/* The certificate's private key, owned by the certificate. */
+/* The certificate's private key, owned by the certificate; NULL for one
+   issued from the caller's CSR. */
 ACME_API const acme_key*
 acme_certificate_key(const acme_certificate* certificate);
+
+/*
+ * Stores the certificate and its key as the current generation for its
+ * first domain name, then keeps the generation before it and removes older
+ * ones. The key and the chain switch together (see the storage layout).
+ * A certificate without a key (issued from a CSR) cannot be stored:
+ * ACME_E_INVALID_ARGUMENT.
+ */
+ACME_API acme_status acme_certificate_save(acme_client* client,
+                                           acme_storage* storage,
+                                           acme_certificate* certificate);
+
+/*
+ * Loads the current certificate stored for name (its first domain name).
+ * ACME_OK with *out NULL when none is stored; ACME_E_IO when the stored
+ * files are unreadable or the key does not match the chain.
+ */
+ACME_API acme_status acme_certificate_load(acme_certificate** out,
+                                           acme_client* client,
+                                           acme_storage* storage,
+                                           const char* name);
+
+/* The storage folder of the certificate's generation, such as
+   "certificates/device.example.com/g7", once saved or loaded; else NULL.
+   Valid as long as the certificate. */
+ACME_API const char*
+acme_certificate_folder(const acme_certificate* certificate);
 ACME_API void acme_certificate_free(acme_certificate* certificate);
 
 #ifdef __cplusplus

@@ -6,11 +6,12 @@
  *                     --domain NAME [--domain NAME...] [--agree-tos]
  *                     [--http-address ADDR] [--http-port PORT] --out DIR
  *
- * DIR receives account.key (reused when present), certificate.key and
- * fullchain.pem. Keys are mode 0600. Every file is replaced atomically,
- * and the certificate's key and chain together (they are links through
- * DIR/current into DIR/.certs), so an interrupted run leaves the previous
- * files whole.
+ * DIR is the library's storage: the account under DIR/accounts (reused
+ * when present), each certificate's generations under DIR/certificates.
+ * DIR/certificate.key and DIR/fullchain.pem are links through DIR/current
+ * to the generation in use, so a web server reads fixed paths and the key
+ * and chain switch together. Keys are mode 0600, every file is replaced
+ * atomically, and an interrupted run leaves the previous files whole.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -39,9 +40,12 @@ struct cli_options {
     const char* action; /* account register|show|update|rollover|deactivate */
     const char* eab_kid;
     const char* eab_hmac_file;
-    const char* cert_file; /* revoke: default DIR/fullchain.pem */
-    int reason;            /* revoke: ACME_REVOKE_NO_REASON unless given */
-    int with_cert_key;     /* revoke: sign with certificate.key */
+    const char* cert_file;     /* revoke: default DIR/fullchain.pem */
+    int reason;                /* revoke: ACME_REVOKE_NO_REASON unless given */
+    int with_cert_key;         /* revoke: sign with certificate.key */
+    const char* cert_key_file; /* issue: certify this key */
+    const char* csr_file;      /* issue: send this CSR */
+    const char* chain_out;     /* issue --csr: where the chain goes */
     acme_key_type key_type;
     acme_key_type account_key_type;
     const char* directory;
@@ -177,7 +181,17 @@ static void usage(FILE* to)
           "  --http-address ADDR  where to answer HTTP-01 (default "
           "0.0.0.0)\n"
           "  --http-port PORT     port the CA validates on (default 80)\n"
-          "  --out DIR            where keys and the chain are written\n"
+          "  --out DIR            where the account and certificates are "
+          "kept\n"
+          "  --key-type TYPE      certificate key: ec-p256 (default), "
+          "ec-p384, rsa-2048,\n"
+          "                       rsa-3072 or rsa-4096\n"
+          "  --account-key-type TYPE  the same for a new account key\n"
+          "  --cert-key FILE      certify this key (PEM) instead of a new "
+          "one\n"
+          "  --csr FILE           send this CSR (PEM or DER); the chain goes "
+          "to\n"
+          "  --chain-out FILE     this file, and no key is stored\n"
           "  --verbose            print the library's diagnostics\n"
           "\n"
           "  --challenge TYPE     http-01 (default) or dns-01\n"
@@ -323,6 +337,9 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
         {"with-certificate-key", no_argument, NULL, 'w'},
         {"key-type", required_argument, NULL, 'y'},
         {"account-key-type", required_argument, NULL, 'Y'},
+        {"cert-key", required_argument, NULL, 'P'},
+        {"csr", required_argument, NULL, 'Q'},
+        {"chain-out", required_argument, NULL, 'O'},
         {NULL, 0, NULL, 0},
     };
     int c, seconds;
@@ -350,6 +367,9 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
         case 'H': opts->eab_hmac_file = optarg; break;
         case 'f': opts->cert_file = optarg; break;
         case 'w': opts->with_cert_key = 1; break;
+        case 'P': opts->cert_key_file = optarg; break;
+        case 'Q': opts->csr_file = optarg; break;
+        case 'O': opts->chain_out = optarg; break;
         case 'r':
             if (parse_reason(optarg, &opts->reason) != 0)
                 return -1;
@@ -438,6 +458,14 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
     }
     if (!opts->eab_kid != !opts->eab_hmac_file) {
         fail("--eab-kid and --eab-hmac-file go together");
+        return -1;
+    }
+    if (!opts->csr_file != !opts->chain_out) {
+        fail("--csr and --chain-out go together");
+        return -1;
+    }
+    if (opts->csr_file && opts->cert_key_file) {
+        fail("--csr and --cert-key exclude each other");
         return -1;
     }
     return 0;
@@ -552,23 +580,6 @@ static int commit(struct staged_file* files, size_t count, const char* dir)
     return result;
 }
 
-static int stage_key(struct staged_file* staged, acme_client* client,
-                     const acme_key* key, const char* dir, const char* name)
-{
-    char* pem = NULL;
-    size_t length = 0;
-    acme_status status = acme_key_export_pem(&pem, &length, client, key);
-    int result;
-
-    if (status != ACME_OK) {
-        fail_client(client, status);
-        return -1;
-    }
-    result = stage(staged, dir, name, pem, length, 0600);
-    acme_secret_free(pem);
-    return result;
-}
-
 /*
  * Reads a key or secret file into a NUL-terminated buffer. NULL with
  * *failed == 0 when the file does not exist.
@@ -618,36 +629,6 @@ static void wipe_free(char* data, size_t length)
     free(data);
 }
 
-/* Loads the account key from the output folder or makes a new one. */
-static acme_key* account_key(acme_client* client, const char* dir,
-                             acme_key_type account_key_type, int* is_new)
-{
-    size_t length = 0;
-    int failed = 0;
-    char* path = join_path(dir, "account.key");
-    char* pem = path ? read_small_file(path, &length, &failed) : NULL;
-    acme_key* key = NULL;
-    acme_status status;
-
-    if (!path || failed) {
-        free(path);
-        return NULL;
-    }
-    *is_new = pem == NULL;
-    if (pem) {
-        status = acme_key_load_pem(&key, client, pem, length);
-        wipe_free(pem, length);
-        if (status != ACME_OK)
-            fail("%s: %s", path, acme_client_last_error(client));
-    } else {
-        status = acme_key_generate(&key, client, account_key_type);
-        if (status != ACME_OK)
-            fail_client(client, status);
-    }
-    free(path);
-    return key;
-}
-
 static int prepare_out_dir(const char* dir)
 {
     struct stat info;
@@ -689,11 +670,14 @@ static char* read_secret(const char* path, size_t* length)
     return data;
 }
 
-static int register_account(acme_client* client, const acme_key* key,
-                            const struct cli_options* opts, int existing)
+/*
+ * The account for this CA from the storage in DIR; registered (and then
+ * stored) only when may_create is set and none is stored yet.
+ */
+static int open_account(acme_client* client, acme_storage* storage,
+                        const struct cli_options* opts, int may_create)
 {
     acme_account_options account = ACME_ACCOUNT_OPTIONS_INIT;
-    const char* terms = acme_client_terms_of_service(client);
     char contact[512];
     const char* contacts[1];
     acme_status status;
@@ -701,12 +685,6 @@ static int register_account(acme_client* client, const acme_key* key,
     char* eab_key = NULL;
     size_t eab_length = 0;
 
-    if (terms && !opts->agree_tos && !existing) {
-        fail("the CA asks to agree to its terms of service at %s: "
-             "read them, then pass --agree-tos",
-             safe(terms, buf, sizeof buf));
-        return -1;
-    }
     if (opts->email) {
         snprintf(contact, sizeof contact, "mailto:%s", opts->email);
         contacts[0] = contact;
@@ -714,8 +692,8 @@ static int register_account(acme_client* client, const acme_key* key,
         account.contact_count = 1;
     }
     account.terms_of_service_agreed = opts->agree_tos;
-    account.only_return_existing = existing;
-    if (opts->eab_hmac_file && !existing) {
+    account.only_return_existing = !may_create;
+    if (opts->eab_hmac_file && may_create) {
         eab_key = read_secret(opts->eab_hmac_file, &eab_length);
         if (!eab_key)
             return -1;
@@ -723,14 +701,21 @@ static int register_account(acme_client* client, const acme_key* key,
         account.eab_hmac_key = eab_key;
     }
 
-    status = acme_account_register(client, key, &account);
+    status =
+        acme_account_open(client, storage, opts->account_key_type, &account);
     if (eab_key)
         wipe_free(eab_key, eab_length);
+    if (status == ACME_E_TERMS_NOT_AGREED) {
+        fail("%s: read them, then pass --agree-tos",
+             safe(acme_client_last_error(client), buf, sizeof buf));
+        return -1;
+    }
     if (status != ACME_OK) {
         fail_client(client, status);
         return -1;
     }
-    step("account", acme_client_account_url(client));
+    step(acme_client_account_created(client) ? "registered" : "account",
+         acme_client_account_url(client));
     return 0;
 }
 
@@ -753,16 +738,6 @@ static int check_names(acme_client* client, const struct cli_options* opts)
             }
     }
     return 0;
-}
-
-static int save_account_key(acme_client* client, const acme_key* key,
-                            const char* dir)
-{
-    struct staged_file staged = {NULL, NULL};
-
-    if (stage_key(&staged, client, key, dir, "account.key") != 0)
-        return -1;
-    return commit(&staged, 1, dir);
 }
 
 static int sync_dir(const char* dir)
@@ -815,114 +790,64 @@ static int ensure_link(const char* dir, const char* name, const char* target)
     return replace_link(dir, name, target);
 }
 
-/* Removes one generation folder and the two files it may hold. */
-static void remove_generation(const char* certs, const char* name)
-{
-    static const char* const files[] = {"certificate.key", "fullchain.pem"};
-    char* gen = join_path(certs, name);
-    size_t i;
-
-    for (i = 0; gen && i < 2; ++i) {
-        char* file = join_path(gen, files[i]);
-        if (file)
-            unlink(file);
-        free(file);
-    }
-    if (gen)
-        rmdir(gen);
-    free(gen);
-}
-
-/* Keeps the current generation and the one before it, for rollback. */
-static void prune_generations(const char* certs, const char* current,
-                              const char* previous)
-{
-    DIR* folder = opendir(certs);
-    struct dirent* entry;
-
-    if (!folder)
-        return;
-    while ((entry = readdir(folder)) != NULL) {
-        if (entry->d_name[0] != 'g' || strcmp(entry->d_name, current) == 0 ||
-            (previous && strcmp(entry->d_name, previous) == 0))
-            continue;
-        remove_generation(certs, entry->d_name);
-    }
-    closedir(folder);
-}
-
-/* The generation "current" points at, as a name inside .certs; or "". */
-static void current_generation(const char* dir, char* name, size_t size)
-{
-    char* path = join_path(dir, "current");
-    char target[256];
-    ssize_t length = path ? readlink(path, target, sizeof target - 1) : -1;
-    const char* slash;
-
-    free(path);
-    name[0] = '\0';
-    if (length < 0)
-        return;
-    target[length] = '\0';
-    slash = strrchr(target, '/');
-    snprintf(name, size, "%s", slash ? slash + 1 : target);
-}
-
 /*
- * The key and the chain must change together: a server that read a new
- * key beside an old chain could not start. Each certificate goes into a
- * folder of its own (.certs/gNNN), written and synced in full; then one
- * atomic rename of the "current" link switches both, and certificate.key
- * and fullchain.pem are links through "current". A crash at any moment
- * leaves the old pair or the new pair, whole.
+ * The web server reads DIR/certificate.key and DIR/fullchain.pem. Both are
+ * links through DIR/current into the storage's generation folder, so one
+ * atomic rename of "current" switches key and chain together.
  */
-static int save_certificate(acme_client* client, const acme_certificate* cert,
-                            const char* dir)
+static int link_certificate(const char* dir, const char* folder)
 {
-    struct staged_file staged[2] = {{NULL, NULL}, {NULL, NULL}};
-    const char* chain = acme_certificate_chain_pem(cert);
-    char gen[64], target[96], previous[256];
-    char* certs = join_path(dir, ".certs");
-    char* gen_path = NULL;
-    struct timespec now;
+    if (replace_link(dir, "current", folder) != 0 ||
+        ensure_link(dir, "certificate.key", "current/certificate.key") != 0 ||
+        ensure_link(dir, "fullchain.pem", "current/fullchain.pem") != 0)
+        return -1;
+    return sync_dir(dir);
+}
+
+/* Points the links at the stored certificate, if there is one: a run cut
+   short between storing and linking leaves them one generation behind. */
+static int relink_stored(acme_client* client, acme_storage* storage,
+                         const struct cli_options* opts)
+{
+    acme_certificate* stored = NULL;
+    acme_status status =
+        acme_certificate_load(&stored, client, storage, opts->domains[0]);
+    int result = 0;
+
+    if (status != ACME_OK) {
+        fail_client(client, status);
+        return -1;
+    }
+    if (stored)
+        result =
+            link_certificate(opts->out_dir, acme_certificate_folder(stored));
+    acme_certificate_free(stored);
+    return result;
+}
+
+/* Writes data to path atomically: a temporary file, synced, renamed. */
+static int write_file(const char* path, const char* data, size_t length,
+                      mode_t mode)
+{
+    struct staged_file staged = {NULL, NULL};
+    char* copy = strdup(path);
+    const char* slash = copy ? strrchr(copy, '/') : NULL;
+    const char* dir = ".";
+    const char* name = path;
     int result = -1;
 
-    clock_gettime(CLOCK_REALTIME, &now);
-    snprintf(gen, sizeof gen, "g%lld%09ld-%ld", (long long)now.tv_sec,
-             (long)now.tv_nsec, (long)getpid());
-    snprintf(target, sizeof target, ".certs/%s", gen);
-    current_generation(dir, previous, sizeof previous);
-    if (!certs || (mkdir(certs, 0700) != 0 && errno != EEXIST) ||
-        !(gen_path = join_path(certs, gen)) || mkdir(gen_path, 0700) != 0) {
-        fail("cannot create %s/%s: %s", dir, target, strerror(errno));
-        goto out;
+    if (!copy) {
+        fail("out of memory");
+        return -1;
     }
-
-    if (stage_key(&staged[0], client, acme_certificate_key(cert), gen_path,
-                  "certificate.key") != 0)
-        goto fail;
-    if (stage(&staged[1], gen_path, "fullchain.pem", chain, strlen(chain),
-              0644) != 0) {
-        discard(&staged[0]);
-        goto fail;
+    if (slash) {
+        copy[slash - copy] = '\0';
+        dir = copy[0] ? copy : "/";
+        name = slash + 1;
     }
-    if (commit(staged, 2, gen_path) != 0 || sync_dir(certs) != 0)
-        goto fail;
-
-    if (replace_link(dir, "current", target) != 0 ||
-        ensure_link(dir, "certificate.key", "current/certificate.key") != 0 ||
-        ensure_link(dir, "fullchain.pem", "current/fullchain.pem") != 0 ||
-        sync_dir(dir) != 0)
-        goto out;
-    prune_generations(certs, gen, previous[0] ? previous : NULL);
-    result = 0;
-    goto out;
-
-fail:
-    remove_generation(certs, gen);
-out:
-    free(gen_path);
-    free(certs);
+    if (stage(&staged, dir, name, data, length, mode) == 0)
+        result = commit(&staged, 1, dir);
+    free(copy);
     return result;
 }
 
@@ -976,15 +901,37 @@ static void set_dns_options(acme_issue_options* issue,
     issue->dns_propagation_timeout_ms = opts->dns_timeout_ms;
 }
 
-static int issue(acme_client* client, const struct cli_options* opts)
+/* --cert-key FILE: the key to certify, read from PEM. NULL on failure. */
+static acme_key* load_key_file(acme_client* client, const char* path)
+{
+    size_t length = 0;
+    int failed = 0;
+    char* pem = read_small_file(path, &length, &failed);
+    acme_key* key = NULL;
+    acme_status status;
+
+    if (!pem) {
+        if (!failed)
+            fail("cannot read %s: %s", path, strerror(ENOENT));
+        return NULL;
+    }
+    status = acme_key_load_pem(&key, client, pem, length);
+    wipe_free(pem, length);
+    if (status != ACME_OK)
+        fail("%s: %s", path, acme_client_last_error(client));
+    return key;
+}
+
+static int issue(acme_client* client, acme_storage* storage,
+                 const struct cli_options* opts)
 {
     acme_issue_options issue = ACME_ISSUE_OPTIONS_INIT;
     acme_certificate* cert = NULL;
-    acme_key* key = NULL;
+    acme_key* cert_key = NULL;
     acme_status status;
-    int is_new = 0, result = -1;
-    char* tsig_secret = NULL;
-    size_t tsig_length = 0;
+    int failed = 0, result = -1;
+    char *tsig_secret = NULL, *csr = NULL;
+    size_t tsig_length = 0, csr_length = 0;
 
     if (check_names(client, opts) != 0)
         return -1;
@@ -992,8 +939,16 @@ static int issue(acme_client* client, const struct cli_options* opts)
         (tsig_secret = read_secret(opts->tsig_secret_file, &tsig_length)) ==
             NULL)
         return -1;
-    key = account_key(client, opts->out_dir, opts->account_key_type, &is_new);
-    if (!key)
+    if (opts->cert_key_file &&
+        (cert_key = load_key_file(client, opts->cert_key_file)) == NULL)
+        goto out;
+    if (opts->csr_file &&
+        (csr = read_small_file(opts->csr_file, &csr_length, &failed)) == NULL) {
+        if (!failed)
+            fail("cannot read %s: %s", opts->csr_file, strerror(ENOENT));
+        goto out;
+    }
+    if (!opts->csr_file && relink_stored(client, storage, opts) != 0)
         goto out;
 
     step("directory", opts->directory);
@@ -1002,11 +957,7 @@ static int issue(acme_client* client, const struct cli_options* opts)
         fail_client(client, status);
         goto out;
     }
-    /* A key already on disk belongs to an account: find it, so that no
-       second account (and no EAB key) is needed. */
-    if (register_account(client, key, opts, !is_new) != 0)
-        goto out;
-    if (is_new && save_account_key(client, key, opts->out_dir) != 0)
+    if (open_account(client, storage, opts, 1) != 0)
         goto out;
 
     issue.names = opts->domains;
@@ -1014,6 +965,9 @@ static int issue(acme_client* client, const struct cli_options* opts)
     issue.http01_address = opts->http_address;
     issue.http01_port = opts->http_port;
     issue.certificate_key_type = opts->key_type;
+    issue.certificate_key = cert_key;
+    issue.csr = csr;
+    issue.csr_length = csr_length;
     issue.progress = progress;
     if (opts->dns01)
         set_dns_options(&issue, opts, tsig_secret);
@@ -1022,7 +976,23 @@ static int issue(acme_client* client, const struct cli_options* opts)
         fail_client(client, status);
         goto out;
     }
-    if (save_certificate(client, cert, opts->out_dir) != 0)
+
+    /* A certificate from the caller's CSR has no key here to keep beside
+       it: only its chain is written. */
+    if (opts->csr_file) {
+        const char* chain = acme_certificate_chain_pem(cert);
+        if (write_file(opts->chain_out, chain, strlen(chain), 0644) != 0)
+            goto out;
+        step("saved", opts->chain_out);
+        result = 0;
+        goto out;
+    }
+    status = acme_certificate_save(client, storage, cert);
+    if (status != ACME_OK) {
+        fail_client(client, status);
+        goto out;
+    }
+    if (link_certificate(opts->out_dir, acme_certificate_folder(cert)) != 0)
         goto out;
     step("saved", opts->out_dir);
     result = 0;
@@ -1030,8 +1000,9 @@ static int issue(acme_client* client, const struct cli_options* opts)
 out:
     if (tsig_secret)
         wipe_free(tsig_secret, tsig_length);
+    free(csr);
     acme_certificate_free(cert);
-    acme_key_free(key);
+    acme_key_free(cert_key);
     return result;
 }
 
@@ -1049,73 +1020,21 @@ static void print_account(acme_client* client)
                safe(acme_client_account_contact(client, i), buf, sizeof buf));
 }
 
-/* Rollover: the new key is on disk (account.key.new) before the CA hears
-   of it, and replaces account.key only once the CA took it. */
-static int rollover(acme_client* client, const struct cli_options* opts,
-                    acme_key** new_key_out)
+static int run_account(acme_client* client, acme_storage* storage,
+                       const struct cli_options* opts)
 {
-    struct staged_file staged = {NULL, NULL};
-    acme_key* new_key = NULL;
-    acme_status status;
-    int result = -1;
-
-    status = acme_key_generate(new_key_out, client, opts->account_key_type);
-    new_key = *new_key_out;
-    if (status != ACME_OK) {
-        fail_client(client, status);
-        return -1;
-    }
-    if (stage_key(&staged, client, new_key, opts->out_dir, "account.key.new") !=
-            0 ||
-        commit(&staged, 1, opts->out_dir) != 0)
-        goto out;
-    status = acme_account_change_key(client, new_key);
-    if (status != ACME_OK) {
-        fail_client(client, status);
-        goto out;
-    }
-    if (stage_key(&staged, client, new_key, opts->out_dir, "account.key") !=
-            0 ||
-        commit(&staged, 1, opts->out_dir) != 0)
-        goto out;
-    {
-        char* leftover = join_path(opts->out_dir, "account.key.new");
-        if (leftover)
-            unlink(leftover);
-        free(leftover);
-    }
-    step("rollover", "account key replaced");
-    result = 0;
-
-out:
-    return result;
-}
-
-static int run_account(acme_client* client, const struct cli_options* opts)
-{
-    acme_key *key = NULL, *new_key = NULL;
     acme_status status = ACME_OK;
-    int is_new = 0, result = -1;
     int registering = strcmp(opts->action, "register") == 0;
     const char* contacts[1];
     char contact[512];
 
-    key = account_key(client, opts->out_dir, opts->account_key_type, &is_new);
-    if (!key)
-        return -1;
-    if (is_new && !registering) {
-        fail("no account key in %s: run account register first", opts->out_dir);
-        goto out;
-    }
     status = acme_client_fetch_directory(client);
     if (status != ACME_OK) {
         fail_client(client, status);
-        goto out;
+        return -1;
     }
-    if (register_account(client, key, opts, !registering) != 0)
-        goto out;
-    if (is_new && save_account_key(client, key, opts->out_dir) != 0)
-        goto out;
+    if (open_account(client, storage, opts, registering) != 0)
+        return -1;
 
     if (strcmp(opts->action, "update") == 0) {
         snprintf(contact, sizeof contact, "mailto:%s",
@@ -1125,41 +1044,39 @@ static int run_account(acme_client* client, const struct cli_options* opts)
     } else if (strcmp(opts->action, "deactivate") == 0) {
         status = acme_account_deactivate(client);
     } else if (strcmp(opts->action, "rollover") == 0) {
-        if (rollover(client, opts, &new_key) != 0)
-            goto out;
+        /* The new key is stored before the CA hears of it, and replaces
+           the old one only once the CA took it. */
+        status = acme_account_rollover(client, storage, opts->account_key_type);
+        if (status == ACME_OK) {
+            step("rollover", "account key replaced");
+            return 0;
+        }
     }
     if (status != ACME_OK) {
         fail_client(client, status);
-        goto out;
+        return -1;
     }
-    if (strcmp(opts->action, "rollover") != 0) {
-        status = acme_account_fetch(client);
-        if (status == ACME_OK)
-            print_account(client);
-        else if (strcmp(opts->action, "deactivate") == 0)
-            printf("status     deactivated\n"); /* no longer readable */
-        else {
-            fail_client(client, status);
-            goto out;
-        }
-    }
-    result = 0;
 
-out:
-    /* The client may still refer to either key, but makes no request
-       after this: it is freed next. */
-    acme_key_free(new_key);
-    acme_key_free(key);
-    return result;
+    status = acme_account_fetch(client);
+    if (status == ACME_OK)
+        print_account(client);
+    else if (strcmp(opts->action, "deactivate") == 0)
+        printf("status     deactivated\n"); /* no longer readable */
+    else {
+        fail_client(client, status);
+        return -1;
+    }
+    return 0;
 }
 
-static int run_revoke(acme_client* client, const struct cli_options* opts)
+static int run_revoke(acme_client* client, acme_storage* storage,
+                      const struct cli_options* opts)
 {
     char* default_cert = join_path(opts->out_dir, "fullchain.pem");
     const char* path = opts->cert_file ? opts->cert_file : default_cert;
-    char *pem = NULL, *key_pem = NULL;
-    size_t pem_length = 0, key_length = 0;
-    int failed = 0, is_new = 0, result = -1;
+    char* pem = NULL;
+    size_t pem_length = 0;
+    int failed = 0, result = -1;
     acme_key* key = NULL;
     acme_status status;
 
@@ -1176,34 +1093,15 @@ static int run_revoke(acme_client* client, const struct cli_options* opts)
     }
     if (opts->with_cert_key) {
         char* key_path = join_path(opts->out_dir, "certificate.key");
-        key_pem =
-            key_path ? read_small_file(key_path, &key_length, &failed) : NULL;
-        if (!key_pem && !failed)
-            fail("cannot read %s", key_path ? key_path : "certificate.key");
+        key = key_path ? load_key_file(client, key_path) : NULL;
         free(key_path);
-        if (!key_pem)
-            goto out;
-        status = acme_key_load_pem(&key, client, key_pem, key_length);
-        if (status != ACME_OK) {
-            fail_client(client, status);
-            goto out;
-        }
-    } else {
-        key =
-            account_key(client, opts->out_dir, opts->account_key_type, &is_new);
         if (!key)
             goto out;
-        if (is_new) {
-            fail("no account key in %s: register first, or pass "
-                 "--with-certificate-key",
-                 opts->out_dir);
-            goto out;
-        }
-        if (register_account(client, key, opts, 1) != 0)
-            goto out;
+    } else if (open_account(client, storage, opts, 0) != 0) {
+        goto out;
     }
-    status = acme_certificate_revoke(client, pem, pem_length, opts->reason,
-                                     opts->with_cert_key ? key : NULL);
+    status =
+        acme_certificate_revoke(client, pem, pem_length, opts->reason, key);
     if (status != ACME_OK) {
         fail_client(client, status);
         goto out;
@@ -1212,8 +1110,6 @@ static int run_revoke(acme_client* client, const struct cli_options* opts)
     result = 0;
 
 out:
-    if (key_pem)
-        wipe_free(key_pem, key_length);
     free(pem);
     free(default_cert);
     acme_key_free(key);
@@ -1239,6 +1135,7 @@ int main(int argc, char** argv)
     struct cli_options opts;
     acme_client_options client_opts = ACME_CLIENT_OPTIONS_INIT;
     acme_client* client = NULL;
+    acme_storage* storage = NULL;
     acme_status status;
     int result;
 
@@ -1264,9 +1161,17 @@ int main(int argc, char** argv)
         acme_client_free(client);
         return 1;
     }
-    result = opts.command == COMMAND_ACCOUNT  ? run_account(client, &opts)
-             : opts.command == COMMAND_REVOKE ? run_revoke(client, &opts)
-                                              : issue(client, &opts);
+    status = acme_file_storage_new(&storage, opts.out_dir);
+    if (status != ACME_OK) {
+        fail("%s: %s", opts.out_dir, acme_strerror(status));
+        acme_client_free(client);
+        return 1;
+    }
+    result =
+        opts.command == COMMAND_ACCOUNT  ? run_account(client, storage, &opts)
+        : opts.command == COMMAND_REVOKE ? run_revoke(client, storage, &opts)
+                                         : issue(client, storage, &opts);
+    acme_storage_free(storage);
     acme_client_free(client);
     return result == 0 ? 0 : 1;
 }

@@ -22,6 +22,16 @@ std::string client::account_thumbprint()
     return session_->thumbprint();
 }
 
+const std::string& client::directory_url() const noexcept
+{
+    return session_->directory_url();
+}
+
+const std::string& client::account_url() const noexcept
+{
+    return session_->kid();
+}
+
 const retry_policy& client::policy() const noexcept
 {
     return session_->policy;

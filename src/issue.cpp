@@ -1,6 +1,7 @@
 #include <acmekit/client.hpp>
 #include <acmekit/dns.hpp>
 
+#include "detail/jws.hpp"
 #include "detail/poll.hpp"
 #include "detail/session.hpp"
 
@@ -87,10 +88,14 @@ private:
     [[noreturn]] void explain_invalid(const order& failed);
     issued_certificate finalize(const order& ready);
     void check_chain(const issued_certificate& issued) const;
+    void prepare_key();
 
     client& client_;
     const issue_request& request_;
     challenge_solver& solver_;
+    std::unique_ptr<private_key> key_; // null when the caller sent a CSR
+    bytes csr_der_;                    // the caller's CSR
+    public_jwk certified_key_;         // what the leaf must be for
 };
 
 std::string lowercase(std::string text)
@@ -257,14 +262,49 @@ void issuance::explain_invalid(const order& failed)
     throw error(status::order_invalid, "order is invalid");
 }
 
+// The key the certificate will be for, settled before any request so
+// that an unusable key or CSR costs no order.
+void issuance::prepare_key()
+{
+    crypto& keys = *client_.used_services().keys;
+    bool has_key = !request_.existing_key_pem.empty();
+    bool has_csr = !request_.csr.empty();
+    if (has_key && has_csr)
+        throw error(status::invalid_argument,
+                    "give an existing key or a CSR, not both");
+
+    if (has_csr) {
+        csr_info csr = keys.parse_csr(request_.csr);
+        csr_der_ = std::move(csr.der);
+        certified_key_ = std::move(csr.key);
+    } else {
+        key_ = has_key ? keys.load_key_pem(std::string_view(
+                             reinterpret_cast<const char*>(
+                                 request_.existing_key_pem.data()),
+                             request_.existing_key_pem.size()))
+                       : keys.generate_key(request_.certificate_key);
+        certified_key_ = keys.jwk(*key_);
+    }
+
+    // A certificate key that signs for the account too would let anyone
+    // holding the web server's key act for the account.
+    if (detail::jwk_thumbprint(keys, certified_key_) ==
+        client_.account_thumbprint())
+        throw error(status::invalid_argument,
+                    "the certificate key is the account key: use another");
+}
+
 issued_certificate issuance::finalize(const order& ready)
 {
     report(issue_step::finalize,
            fmt::format("CSR for {} name(s)", request_.names.size()));
     crypto& keys = *client_.used_services().keys;
     issued_certificate result;
-    result.key = keys.generate_key(request_.certificate_key);
-    bytes csr = keys.make_csr(*result.key, request_.names);
+    bytes csr = csr_der_;
+    if (key_) {
+        csr = keys.make_csr(*key_, request_.names);
+        result.key = std::move(key_);
+    }
 
     auto submitted = client_.finalize_order(ready, csr);
     order done = submitted.resource;
@@ -289,7 +329,8 @@ issued_certificate issuance::finalize(const order& ready)
     report(issue_step::download, detail::printable(done.certificate));
     result.chain_pem = client_.download_certificate(done.certificate);
     check_chain(result);
-    result.key_pem = keys.export_key_pem(*result.key);
+    if (result.key)
+        result.key_pem = keys.export_key_pem(*result.key);
     result.order_url = ready.url;
     result.certificate_url = done.certificate;
     return result;
@@ -302,10 +343,7 @@ void issuance::check_chain(const issued_certificate& issued) const
     crypto& keys = *client_.used_services().keys;
     std::vector<certificate_info> chain = keys.parse_chain(issued.chain_pem);
     const certificate_info& leaf = chain.front();
-    public_jwk expected = keys.jwk(*issued.key);
-    if (leaf.key.kty != expected.kty || leaf.key.crv != expected.crv ||
-        leaf.key.x != expected.x || leaf.key.y != expected.y ||
-        leaf.key.n != expected.n || leaf.key.e != expected.e)
+    if (leaf.key != certified_key_)
         throw error(status::bad_response,
                     "certificate: the leaf is not for the key in the CSR");
 
@@ -325,6 +363,7 @@ void issuance::check_chain(const issued_certificate& issued) const
 issued_certificate issuance::run()
 {
     check_names();
+    prepare_key();
 
     std::vector<identifier> ids;
     for (const std::string& name : request_.names)

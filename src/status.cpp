@@ -26,6 +26,8 @@ const char* status_string(status code) noexcept
     case status::solver_failed: return "challenge solver failed";
     case status::nonce_retries_exhausted: return "server kept rejecting nonces";
     case status::cancelled: return "cancelled";
+    case status::terms_not_agreed:
+        return "the CA's terms of service were not agreed to";
     case status::server_account_does_not_exist: return "account does not exist";
     case status::server_already_revoked: return "certificate already revoked";
     case status::server_bad_csr: return "CSR refused by the server";

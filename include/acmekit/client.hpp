@@ -132,6 +132,12 @@ public:
     /// The RFC 7638 thumbprint of the account key, base64url.
     std::string account_thumbprint();
 
+    /// The directory URL the client was made for.
+    const std::string& directory_url() const noexcept;
+
+    /// The URL of the account in use; empty while there is none.
+    const std::string& account_url() const noexcept;
+
     const retry_policy& policy() const noexcept;
     const services& used_services() const noexcept;
 
@@ -155,14 +161,23 @@ const char* to_string(issue_step step) noexcept;
 
 struct issue_request {
     std::vector<std::string> names; ///< DNS names, the first is the CN
+    /// The type of the new key made for the certificate.
     key_type certificate_key = key_type::ec_p256;
+    /// An existing key (PEM) to certify instead of a new one, for example
+    /// to keep a key pinned by clients. Never the account key.
+    secret_bytes existing_key_pem;
+    /// A request made by the caller (PEM or DER), sent instead of one
+    /// acmekit makes; its key stays with the caller, so the result holds
+    /// none. The names must still be given: they are ordered, and the
+    /// issued certificate must carry exactly them.
+    bytes csr;
     /// Called as each step starts, with a short description. May be empty.
     std::function<void(issue_step, const std::string&)> progress;
 };
 
 struct issued_certificate {
-    std::unique_ptr<private_key> key;
-    secret_bytes key_pem;
+    std::unique_ptr<private_key> key; ///< null when the caller sent a CSR
+    secret_bytes key_pem;             ///< empty when the caller sent a CSR
     std::string chain_pem;
     std::string order_url;
     std::string certificate_url;
@@ -170,8 +185,10 @@ struct issued_certificate {
 
 /// Runs a whole issuance for an account already in use on the client:
 /// order, every authorization solved together, validation, finalize with a
-/// new certificate key, and download. Every presented challenge is cleaned
-/// up, also on failure. Throws acme::error.
+/// new certificate key (or the request's key or CSR), and download. Every
+/// presented challenge is cleaned up, also on failure. The key and the CSR
+/// are checked before any request: status::invalid_argument when they are
+/// unusable, both given, or the account key. Throws acme::error.
 issued_certificate issue_certificate(client& acme_client,
                                      const issue_request& request,
                                      challenge_solver& solver);

@@ -40,6 +40,17 @@ struct public_jwk {
     std::string e;
 };
 
+inline bool operator==(const public_jwk& a, const public_jwk& b)
+{
+    return a.kty == b.kty && a.crv == b.crv && a.x == b.x && a.y == b.y &&
+           a.n == b.n && a.e == b.e;
+}
+
+inline bool operator!=(const public_jwk& a, const public_jwk& b)
+{
+    return !(a == b);
+}
+
 /// What acmekit reads from an issued certificate.
 struct certificate_info {
     std::string subject; ///< RFC 4514-like text, e.g. "CN=device.example"
@@ -47,9 +58,17 @@ struct certificate_info {
     std::vector<std::string> dns_names; ///< subjectAltName dNSName entries
     std::int64_t not_before = 0;        ///< seconds since the Unix epoch
     std::int64_t not_after = 0;
-    bytes serial;   ///< the serial number's DER content bytes
-    public_jwk key; ///< empty kty when the key type is not supported
-    bytes der;      ///< the whole certificate, DER
+    bytes serial; ///< the serial number's DER content bytes, sign byte kept
+    bytes authority_key_id; ///< keyIdentifier of the AKI extension; empty
+                            ///< when absent
+    public_jwk key;         ///< empty kty when the key type is not supported
+    bytes der;              ///< the whole certificate, DER
+};
+
+/// What acmekit reads from a certificate signing request.
+struct csr_info {
+    bytes der;      ///< the whole request, DER
+    public_jwk key; ///< the key it asks to certify
 };
 
 /// A private key owned by a crypto provider. Only the provider that made it
@@ -90,6 +109,11 @@ public:
     /// subject CN and every name in subjectAltName.
     virtual bytes make_csr(const private_key& key,
                            const std::vector<std::string>& names) = 0;
+
+    /// Parses a PKCS#10 request given as PEM or DER and checks its
+    /// signature. Throws status::invalid_argument for anything else, a bad
+    /// signature, or a key type acmekit cannot sign with.
+    virtual csr_info parse_csr(const bytes& pem_or_der) = 0;
 
     /// Parses a PEM chain, leaf first. Throws acme::error with
     /// status::bad_response when any block fails to parse, the text holds

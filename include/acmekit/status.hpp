@@ -33,6 +33,8 @@ enum class status : int {
     solver_failed = 43,
     nonce_retries_exhausted = 44,
     cancelled = 45,
+    /// A new account needs the CA's terms of service agreed to first.
+    terms_not_agreed = 46,
 
     // ACME problem types (RFC 8555 section 6.7), one code each.
     server_account_does_not_exist = 100,

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace acme {
 
@@ -25,6 +26,10 @@ public:
 
     /// Removes the value; removing one that is not there is no error.
     virtual void remove(const std::string& name) = 0;
+
+    /// The names directly under folder ("certificates" lists
+    /// "certificates/a.example", ...), sorted; empty when there are none.
+    virtual std::vector<std::string> list(const std::string& folder) = 0;
 };
 
 /// Files under a root folder, one per name. Names are relative paths of
@@ -32,7 +37,8 @@ public:
 /// put writes a temporary file, syncs it, renames it over the old one and
 /// syncs the folder; secret files are mode 0600, others 0644. Failures
 /// throw acme::error with status::io_error naming the file, and leave the
-/// previous value in place.
+/// previous value in place. remove() also removes folders it leaves empty,
+/// up to the root.
 class file_storage final : public storage {
 public:
     /// Values larger than this are refused when read.
@@ -44,6 +50,7 @@ public:
     void put(const std::string& name, const secret_bytes& value,
              bool secret) override;
     void remove(const std::string& name) override;
+    std::vector<std::string> list(const std::string& folder) override;
 
 private:
     std::string path_of(const std::string& name) const;

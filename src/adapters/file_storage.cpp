@@ -3,10 +3,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -178,7 +180,34 @@ void file_storage::remove(const std::string& name)
             return;
         io_failure("remove", path, errno);
     }
-    sync_folder(parent_of(path));
+
+    // Folders emptied by the removal go too, so that old certificate
+    // generations leave nothing behind; a folder still in use stays.
+    std::string folder = parent_of(path);
+    while (folder.size() > root_.size() && rmdir(folder.c_str()) == 0)
+        folder = parent_of(folder);
+    sync_folder(folder);
+}
+
+std::vector<std::string> file_storage::list(const std::string& folder)
+{
+    std::string path = path_of(folder);
+    DIR* dir = opendir(path.c_str());
+    if (dir == nullptr) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return {};
+        io_failure("list", path, errno);
+    }
+
+    std::vector<std::string> names;
+    while (struct dirent* entry = readdir(dir)) {
+        std::string segment = entry->d_name;
+        if (valid_segment(segment))
+            names.push_back(folder + "/" + segment);
+    }
+    closedir(dir);
+    std::sort(names.begin(), names.end());
+    return names;
 }
 
 } // namespace acme

@@ -440,6 +440,113 @@ public_jwk jwk_or_empty(const mbedtls_pk_context* pk)
     }
 }
 
+[[noreturn]] void bad_aki(const char* why)
+{
+    bad_chain(std::string("authorityKeyIdentifier ") + why);
+}
+
+constexpr int der_sequence = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
+
+// Reads one TLV with the given tag inside [*p, end); afterwards *p is at its
+// content and the returned length stays within end.
+std::size_t read_tag(unsigned char** p, const unsigned char* end, int tag,
+                     const char* what)
+{
+    std::size_t len = 0;
+    if (mbedtls_asn1_get_tag(p, end, &len, tag) != 0)
+        bad_chain(std::string("malformed ") + what);
+    return len;
+}
+
+// AuthorityKeyIdentifier ::= SEQUENCE {
+//     keyIdentifier             [0] IMPLICIT OCTET STRING OPTIONAL,
+//     authorityCertIssuer       [1] IMPLICIT GeneralNames OPTIONAL,
+//     authorityCertSerialNumber [2] IMPLICIT INTEGER OPTIONAL }
+bytes parse_aki(unsigned char* p, const unsigned char* end)
+{
+    constexpr int key_id_tag = MBEDTLS_ASN1_CONTEXT_SPECIFIC | 0;
+    constexpr int issuer_tag =
+        MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 1;
+    constexpr int serial_tag = MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2;
+    const char* what = "authorityKeyIdentifier";
+
+    std::size_t len = read_tag(&p, end, der_sequence, what);
+    if (len != static_cast<std::size_t>(end - p))
+        bad_aki("has bytes after its SEQUENCE");
+
+    bytes key_id;
+    if (p < end && *p == key_id_tag) {
+        len = read_tag(&p, end, key_id_tag, what);
+        // An empty identifier names no key; passing it on would only make
+        // an ARI certificate ID that no server can match.
+        if (len == 0)
+            bad_aki("has an empty keyIdentifier");
+        key_id.assign(p, p + len);
+        p += len;
+    }
+
+    // The other members are not needed, but they must still be the ones
+    // the syntax allows, in order and within the SEQUENCE.
+    for (int tag : {issuer_tag, serial_tag}) {
+        if (p < end && *p == tag) {
+            len = read_tag(&p, end, tag, what);
+            p += len;
+        }
+    }
+    if (p != end)
+        bad_aki("has an unknown member");
+    return key_id;
+}
+
+// mbedTLS 2.28 skips the Authority Key Identifier like any extension it
+// does not know, so it is read here from the raw extensions. v3_ext starts
+// at Extensions ::= SEQUENCE OF Extension, where
+// Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE,
+// extnValue OCTET STRING }.
+bytes authority_key_id(const mbedtls_x509_crt& crt)
+{
+    if (crt.v3_ext.p == nullptr || crt.v3_ext.len == 0)
+        return {};
+
+    unsigned char* p = crt.v3_ext.p;
+    const unsigned char* const end = p + crt.v3_ext.len;
+    std::size_t len = read_tag(&p, end, der_sequence, "extensions");
+    if (len != static_cast<std::size_t>(end - p))
+        bad_chain("malformed extensions");
+
+    bytes key_id;
+    bool seen = false;
+    while (p < end) {
+        len = read_tag(&p, end, der_sequence, "extension");
+        const unsigned char* const ext_end = p + len;
+
+        len = read_tag(&p, ext_end, MBEDTLS_ASN1_OID, "extension ID");
+        bool is_aki = MBEDTLS_OID_CMP_RAW(MBEDTLS_OID_AUTHORITY_KEY_IDENTIFIER,
+                                          p, len) == 0;
+        p += len;
+
+        if (p < ext_end && *p == MBEDTLS_ASN1_BOOLEAN) {
+            int critical = 0;
+            if (mbedtls_asn1_get_bool(&p, ext_end, &critical) != 0)
+                bad_chain("malformed extension critical flag");
+        }
+
+        len = read_tag(&p, ext_end, MBEDTLS_ASN1_OCTET_STRING, "extnValue");
+        if (len != static_cast<std::size_t>(ext_end - p))
+            bad_chain("malformed extension");
+
+        if (is_aki) {
+            // RFC 5280 section 4.2: an extension appears at most once.
+            if (seen)
+                bad_aki("appears twice");
+            seen = true;
+            key_id = parse_aki(p, ext_end);
+        }
+        p += len;
+    }
+    return key_id;
+}
+
 certificate_info describe(const mbedtls_x509_crt& crt)
 {
     certificate_info info;
@@ -447,7 +554,10 @@ certificate_info describe(const mbedtls_x509_crt& crt)
     info.issuer = dn_text(&crt.issuer);
     info.not_before = epoch_seconds(crt.valid_from);
     info.not_after = epoch_seconds(crt.valid_to);
+    // mbedTLS points at the INTEGER's content, so a leading 0x00 sign byte
+    // stays, as RFC 9773's certificate ID needs.
     info.serial.assign(crt.serial.p, crt.serial.p + crt.serial.len);
+    info.authority_key_id = authority_key_id(crt);
     info.key = jwk_or_empty(&crt.pk);
     info.der.assign(crt.raw.p, crt.raw.p + crt.raw.len);
 
@@ -677,6 +787,64 @@ bytes mbedtls_crypto::make_csr(const private_key& key,
 
     // The DER ends where the buffer ends.
     return bytes(buf.end() - len, buf.end());
+}
+
+namespace {
+
+class csr_reader {
+public:
+    csr_reader() { mbedtls_x509_csr_init(&csr_); }
+    ~csr_reader() { mbedtls_x509_csr_free(&csr_); }
+    csr_reader(const csr_reader&) = delete;
+    csr_reader& operator=(const csr_reader&) = delete;
+    mbedtls_x509_csr* get() { return &csr_; }
+
+private:
+    mbedtls_x509_csr csr_;
+};
+
+[[noreturn]] void bad_csr(const std::string& why)
+{
+    throw error(status::invalid_argument, "certificate request: " + why);
+}
+
+} // namespace
+
+csr_info mbedtls_crypto::parse_csr(const bytes& pem_or_der)
+{
+    // PEM must reach mbedTLS with its terminating NUL counted.
+    bytes input = pem_or_der;
+    static constexpr char pem_start[] = "-----BEGIN";
+    bool pem = input.size() > sizeof pem_start &&
+               std::memcmp(input.data(), pem_start, sizeof pem_start - 1) == 0;
+    if (pem)
+        input.push_back(0);
+
+    csr_reader csr;
+    int ret = mbedtls_x509_csr_parse(csr.get(), input.data(), input.size());
+    if (ret != 0)
+        bad_csr("not a PKCS#10 request (" + describe_error(ret) + ")");
+    mbedtls_x509_csr* parsed = csr.get();
+
+    // mbedTLS parses the request without checking who signed it; a request
+    // the key did not sign would only be refused later by the CA.
+    const mbedtls_md_info_t* md = mbedtls_md_info_from_type(parsed->sig_md);
+    if (md == nullptr)
+        bad_csr("unsupported signature digest");
+    unsigned char hash[MBEDTLS_MD_MAX_SIZE];
+    check(mbedtls_md(md, parsed->cri.p, parsed->cri.len, hash),
+          "hashing the request failed");
+    if (mbedtls_pk_verify_ext(parsed->sig_pk, parsed->sig_opts, &parsed->pk,
+                              parsed->sig_md, hash, mbedtls_md_get_size(md),
+                              parsed->sig.p, parsed->sig.len) != 0)
+        bad_csr("its signature does not verify");
+
+    csr_info info;
+    info.key = jwk_or_empty(&parsed->pk);
+    if (info.key.kty.empty())
+        bad_csr("the key is not ECDSA P-256/P-384 or RSA 2048-4096");
+    info.der.assign(parsed->raw.p, parsed->raw.p + parsed->raw.len);
+    return info;
 }
 
 const char* jws_algorithm(key_type type) noexcept

@@ -2,10 +2,14 @@
  * Exercises the C ABI from C without a server: the header must compile as
  * strict C99, and every entry point must fail cleanly on bad input.
  */
+#define _POSIX_C_SOURCE 200809L
+
 #include <acmekit.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int failures;
 
@@ -139,6 +143,53 @@ static void test_keys(void)
     acme_client_free(client);
 }
 
+/* The storage calls that need no server: nothing stored yet, bad names,
+   and an account that must not be created. */
+static void test_storage(void)
+{
+    acme_client_options options = ACME_CLIENT_OPTIONS_INIT;
+    acme_account_options existing = ACME_ACCOUNT_OPTIONS_INIT;
+    acme_client* client = NULL;
+    acme_storage* storage = NULL;
+    acme_certificate* cert = NULL;
+    char root[] = "/tmp/acmekit-capi-XXXXXX";
+
+    EXPECT(mkdtemp(root) != NULL);
+    EXPECT(acme_file_storage_new(NULL, root) == ACME_E_INVALID_ARGUMENT);
+    EXPECT(acme_file_storage_new(&storage, NULL) == ACME_E_INVALID_ARGUMENT);
+    EXPECT(storage == NULL);
+    EXPECT(acme_file_storage_new(&storage, "") == ACME_E_INVALID_ARGUMENT);
+    EXPECT(acme_file_storage_new(&storage, root) == ACME_OK);
+    acme_storage_free(NULL);
+
+    options.directory_url = "https://127.0.0.1:1/dir";
+    EXPECT(acme_client_new(&client, &options) == ACME_OK);
+    EXPECT(acme_certificate_load(&cert, client, storage,
+                                 "device.example.com") == ACME_OK);
+    EXPECT(cert == NULL);
+    EXPECT(acme_certificate_load(&cert, client, storage, "../etc") ==
+           ACME_E_INVALID_ARGUMENT);
+    EXPECT(acme_certificate_save(client, storage, NULL) ==
+           ACME_E_INVALID_ARGUMENT);
+    EXPECT(acme_certificate_folder(NULL) == NULL);
+
+    existing.only_return_existing = 1;
+    EXPECT(acme_account_open(client, storage, ACME_KEY_EC_P256, &existing) ==
+           ACME_E_SERVER_ACCOUNT_DOES_NOT_EXIST);
+    EXPECT(strstr(acme_client_last_error(client), "accounts/127.0.0.1_1_dir") !=
+           NULL);
+    EXPECT(acme_client_account_created(client) == 0);
+    EXPECT(acme_account_rollover(client, storage, ACME_KEY_EC_P256) ==
+           ACME_E_INVALID_ARGUMENT);
+    EXPECT(acme_account_open(NULL, storage, ACME_KEY_EC_P256, NULL) ==
+           ACME_E_INVALID_ARGUMENT);
+
+    /* Nothing was written: the folder is still empty. */
+    EXPECT(rmdir(root) == 0);
+    acme_storage_free(storage);
+    acme_client_free(client);
+}
+
 int main(void)
 {
     test_version();
@@ -146,6 +197,7 @@ int main(void)
     test_free_null();
     test_bad_options();
     test_keys();
+    test_storage();
     if (failures == 0)
         printf("capi: all checks passed\n");
     return failures == 0 ? 0 : 1;

@@ -53,7 +53,7 @@ cli "$E2E_TMP/none" account register --agree-tos --out "$E2E_TMP/none" ||
 (( rc == 1 )) || fail "register without EAB: exit $rc"
 grep -q -i 'external account binding' "$E2E_TMP/none.err" ||
   { e2e_show_run "$E2E_TMP/none"; fail "register without EAB: unclear"; }
-[[ ! -e $E2E_TMP/none/account.key ]] || fail "a key was saved anyway"
+[[ ! -e $(e2e_account_key "$E2E_TMP/none") ]] || fail "a key was saved anyway"
 e2e_log "ok   no EAB: $(head -n 1 "$E2E_TMP/none.err")"
 
 # 2. With EAB, in three spellings of the same MAC key.
@@ -64,21 +64,23 @@ for form in unpadded padded standard; do
     { e2e_show_run "$E2E_TMP/$form-run"; fail "EAB $form refused"; }
   grep -q '^status  *valid' "$E2E_TMP/$form-run.out" ||
     fail "EAB $form: account not valid"
-  check_mode "$E2E_TMP/$form/account.key" 600
+  check_mode "$(e2e_account_key "$E2E_TMP/$form")" 600
 done
 e2e_log "ok   EAB key unpadded, padded and standard base64"
 
 # 3. Rollover: issuing goes on with the new key, the old one is refused.
 acct=$E2E_TMP/unpadded
-cp "$acct/account.key" "$E2E_TMP/old.key"
+cp "$(e2e_account_key "$acct")" "$E2E_TMP/old.key"
 cli "$E2E_TMP/rollover" account rollover --out "$acct" ||
   { e2e_show_run "$E2E_TMP/rollover"; fail "rollover failed"; }
-check_different_keys "$acct/account.key" "$E2E_TMP/old.key"
-[[ ! -e $acct/account.key.new ]] || fail "account.key.new left behind"
+check_different_keys "$(e2e_account_key "$acct")" "$E2E_TMP/old.key"
+[[ ! -e $(e2e_account_key "$acct").next ]] ||
+  fail "account.key.next left behind"
 e2e_issue "$E2E_TMP/issue1" "$acct" device.example.com ||
   { e2e_show_run "$E2E_TMP/issue1"; fail "issuing after rollover"; }
-mkdir -m 700 "$E2E_TMP/old"
-cp "$E2E_TMP/old.key" "$E2E_TMP/old/account.key"
+old_key=$(e2e_account_key "$E2E_TMP/old")
+mkdir -p -m 700 "$(dirname "$old_key")"
+cp "$E2E_TMP/old.key" "$old_key"
 rc=0
 cli "$E2E_TMP/old-show" account show --out "$E2E_TMP/old" || rc=$?
 (( rc == 1 )) || fail "the old key was still accepted (exit $rc)"

@@ -33,17 +33,24 @@ check_message() {
 }
 
 # check_left OUT KEEPS_ACCOUNT: nothing in OUT, or with KEEPS_ACCOUNT=1
-# only a complete account.key of mode 0600.
+# only the stored account: a complete account key of mode 0600 and its URL.
 check_left() {
-  local out=$1 keeps=$2 left
-  left=$(find "$out" -mindepth 1 -printf '%P ')
-  if [[ $keeps == 1 && $left == "account.key " ]]; then
-    [[ $(stat -c %a "$out/account.key") == 600 ]] ||
+  local out=$1 keeps=$2 left key folder
+  left=$(find "$out" -mindepth 1 -type f -printf '%P ')
+  key=$(e2e_account_key "$out")
+  folder=${key#"$out/"}
+  folder=${folder%/account.key}
+  if [[ $keeps == 1 && $left == *"$folder/account."* ]]; then
+    [[ $(find "$out" -mindepth 1 -type f | sort | tr '\n' ' ') == \
+      "$key ${key%.key}.url " ]] ||
+      { echo "left more than the account: $left"; return 1; }
+    [[ $(stat -c %a "$key") == 600 ]] ||
       { echo "account.key is not mode 0600"; return 1; }
-    openssl pkey -in "$out/account.key" -noout 2>/dev/null ||
+    openssl pkey -in "$key" -noout 2>/dev/null ||
       { echo "account.key is not a whole private key"; return 1; }
     return 0
   fi
+  left=$(find "$out" -mindepth 1 -printf '%P ')
   [[ -z $left ]] ||
     { echo "left files in its --out directory: $left"; return 1; }
 }

@@ -23,7 +23,7 @@ mkdir -m 700 "$shared"
 check_run() {
   check_chain "$1/fullchain.pem" "$PEBBLE_ROOT"
   check_sans "$1/fullchain.pem" "${names[@]}"
-  check_mode "$1/account.key" 600
+  check_mode "$(e2e_account_key "$1")" 600
   check_mode "$1/certificate.key" 600
   check_same_key "$1/fullchain.pem" "$1/certificate.key"
 }
@@ -59,8 +59,8 @@ for (( i = 1; i <= runs; i++ )); do
     ok=$(( ok + 1 ))
   fi
   # The shared directory's account must survive every later run.
-  if (( i == 1 )) && [[ -f $shared/account.key ]]; then
-    cp "$shared/account.key" "$E2E_TMP/first-account.key"
+  if (( i == 1 )) && [[ -f $(e2e_account_key "$shared") ]]; then
+    cp "$(e2e_account_key "$shared")" "$E2E_TMP/first-account.key"
   fi
 done
 total=$(( $(e2e_ms) - start ))
@@ -70,7 +70,7 @@ e2e_log "$ok of $runs issuances succeeded in $total ms" \
 (( ok == runs )) || fail "only $ok of $runs issuances succeeded"
 [[ -f $E2E_TMP/first-account.key ]] ||
   fail "run 1 left no account.key"
-cmp -s "$E2E_TMP/first-account.key" "$shared/account.key" ||
+cmp -s "$E2E_TMP/first-account.key" "$(e2e_account_key "$shared")" ||
   fail "account.key in the reused --out directory changed between runs"
 pebble_stop
 e2e_log "PASS"

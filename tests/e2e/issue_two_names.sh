@@ -26,9 +26,9 @@ e2e_log "issued in $(( $(e2e_ms) - t0 )) ms"
 
 check_chain "$out/fullchain.pem" "$PEBBLE_ROOT"
 check_sans "$out/fullchain.pem" "${names[@]}"
-check_mode "$out/account.key" 600
+check_mode "$(e2e_account_key "$out")" 600
 check_mode "$out/certificate.key" 600
 check_same_key "$out/fullchain.pem" "$out/certificate.key"
-check_different_keys "$out/certificate.key" "$out/account.key"
+check_different_keys "$out/certificate.key" "$(e2e_account_key "$out")"
 pebble_stop
 e2e_log "PASS"

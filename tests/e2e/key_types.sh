@@ -37,8 +37,9 @@ for account in "${types[@]}"; do
     E2E_EXTRA_ARGS="--account-key-type $account --key-type $cert" \
       e2e_issue "$out.run" "$out" device.example.com ||
       { e2e_show_run "$out.run"; fail "$account account, $cert key"; }
-    [[ $(key_kind "$out/account.key") == "$(expected_kind "$account")" ]] ||
-      fail "account key is $(key_kind "$out/account.key"), not $account"
+    account_key=$(e2e_account_key "$out")
+    [[ $(key_kind "$account_key") == "$(expected_kind "$account")" ]] ||
+      fail "account key is $(key_kind "$account_key"), not $account"
     [[ $(key_kind "$out/certificate.key") == "$(expected_kind "$cert")" ]] ||
       fail "certificate key is $(key_kind "$out/certificate.key"), not $cert"
     check_same_key "$out/fullchain.pem" "$out/certificate.key"

@@ -51,8 +51,9 @@ for (( i = 0; i < KILL_POINTS; ++i )); do
   out=$E2E_TMP/first-$i
   mkdir -m 700 "$out"
   [[ $(kill_after "$out" $(( i * 5 ))) == killed ]] && killed=$(( killed + 1 ))
-  if [[ -e $out/account.key ]]; then
-    loadable_key "$out/account.key" || fail "torn account.key after $i"
+  key=$(e2e_account_key "$out")
+  if [[ -e $key ]]; then
+    loadable_key "$key" || fail "torn account.key after $i"
   fi
 done
 e2e_log "first issuance: $killed of $KILL_POINTS runs killed, keys whole"
@@ -61,13 +62,14 @@ e2e_log "first issuance: $killed of $KILL_POINTS runs killed, keys whole"
 out=$E2E_TMP/renew
 mkdir -m 700 "$out"
 [[ $(kill_after "$out" 999) == done ]] || fail "the first issuance failed"
-account=$(e2e_pubkey "$out/account.key")
+account_key=$(e2e_account_key "$out")
+account=$(e2e_pubkey "$account_key")
 killed=0 renewed=0
 for (( i = 0; i < KILL_POINTS; ++i )); do
   before=$(sha256sum "$out/fullchain.pem")
   result=$(kill_after "$out" $(( i * 5 )))
   [[ $result == killed ]] && killed=$(( killed + 1 ))
-  [[ $(e2e_pubkey "$out/account.key") == "$account" ]] ||
+  [[ $(e2e_pubkey "$account_key") == "$account" ]] ||
     fail "account.key changed or broke (point $i)"
   loadable_key "$out/certificate.key" ||
     fail "certificate.key not loadable (point $i)"
@@ -81,7 +83,8 @@ e2e_log "renewal: $killed of $KILL_POINTS runs killed, $renewed renewed," \
   "every pair whole and matching"
 (( killed > 0 && renewed > 0 )) ||
   fail "the kill points missed the writes (killed $killed, renewed $renewed)"
-generations=$(find "$out/.certs" -mindepth 1 -maxdepth 1 | wc -l)
+generations=$(find "$out/certificates" -mindepth 2 -maxdepth 2 -name 'g*' |
+  wc -l)
 (( generations <= 2 + killed )) || fail "$generations generations kept"
 pebble_stop
 e2e_log "PASS"

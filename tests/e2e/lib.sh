@@ -480,6 +480,14 @@ check_mode() {
   [[ $mode == "$2" ]] || fail "$1 has mode $mode, expected $2"
 }
 
+# e2e_account_key OUT: where the CLI's storage in OUT keeps the account key
+# for the Pebble started last (the directory URL names the folder).
+e2e_account_key() {
+  local ca=${PEBBLE_DIRECTORY#*://}
+  ca=$(printf '%s' "$ca" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9._-' '_')
+  printf '%s/accounts/%s/account.key\n' "$1" "$ca"
+}
+
 # e2e_pubkey FILE: the public key of a private key or a certificate.
 e2e_pubkey() {
   if grep -q 'BEGIN CERTIFICATE' "$1"; then

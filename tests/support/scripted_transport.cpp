@@ -314,6 +314,7 @@ http_response fake_ca::handle(const http_request& request)
                      {"newNonce", std::string(base) + "/nonce"},
                      {"newAccount", std::string(base) + "/acct"},
                      {"newOrder", std::string(base) + "/order"},
+                     {"keyChange", std::string(base) + "/key-change"},
                      {"meta",
                       json::object{{"termsOfService", "https://ca.test/tos"}}},
                  });
@@ -354,15 +355,32 @@ http_response fake_ca::signed_request(const http_request& request)
     }
 
     if (url == std::string(base) + "/acct") {
+        ++new_account_requests;
         new_account_payload = jws.payload;
-        account_jwk_ = jwk_from_json(jws.header.at("jwk").as_object());
+        public_jwk jwk = jwk_from_json(jws.header.at("jwk").as_object());
+        bool known = has_account_ && jwk == account_jwk_;
+        if (jws.payload.find("onlyReturnExisting") != std::string::npos &&
+            !known)
+            return problem(400,
+                           "urn:ietf:params:acme:error:accountDoesNotExist",
+                           "no account for this key");
+        account_jwk_ = jwk;
         has_account_ = true;
-        return reply(201, json::object{{"status", "valid"}},
+        return reply(known ? 200 : 201, json::object{{"status", "valid"}},
                      {{"Location", std::string(base) + "/acct/1"}});
     }
     if (json::value_to<std::string>(jws.header.at("kid")) !=
         std::string(base) + "/acct/1")
         throw std::runtime_error("wrong kid");
+
+    if (url == std::string(base) + "/acct/1")
+        return reply(200, json::object{{"status", "valid"}});
+    if (url == std::string(base) + "/key-change") {
+        // Section 7.3.5: the inner JWS, signed by the new key, names it.
+        verified_jws inner = verify_jws(jws.payload, nullptr);
+        account_jwk_ = jwk_from_json(inner.header.at("jwk").as_object());
+        return reply(200, json::object{{"status", "valid"}});
+    }
 
     if (url == std::string(base) + "/order") {
         json::object payload = json::parse(jws.payload).as_object();
@@ -372,6 +390,9 @@ http_response fake_ca::signed_request(const http_request& request)
                 json::value_to<std::string>(id.as_object().at("value")));
         if (!extra_name.empty())
             asked.push_back(extra_name);
+        // One order at a time: a new order replaces the last one.
+        names_.clear();
+        authzs_.clear();
         for (const std::string& name : asked) {
             names_.push_back(name);
             authz_state a;

@@ -89,6 +89,7 @@ public:
 
     // What happened.
     int new_nonce_requests = 0;
+    int new_account_requests = 0;
     int bad_nonces_sent = 0;
     int challenge_answers = 0;
     std::vector<std::string> posted_urls;

@@ -24,6 +24,7 @@ public:
                std::string_view data) override;
     bytes make_csr(const private_key& key,
                    const std::vector<std::string>& names) override;
+    csr_info parse_csr(const bytes& pem_or_der) override;
     std::vector<certificate_info> parse_chain(std::string_view pem) override;
 
 private:
