@@ -26,6 +26,15 @@ directory parse_directory(const json::object& obj)
             meta_obj.if_contains("externalAccountRequired");
         ear != nullptr && ear->is_bool())
         dir.external_account_required = ear->as_bool();
+
+    // Profiles map a name to a human-readable description; anything that
+    // is not a string is skipped rather than failing the whole directory.
+    if (const json::value* profiles = meta_obj.if_contains("profiles");
+        profiles != nullptr && profiles->is_object())
+        for (const auto& [name, description] : profiles->as_object())
+            if (!name.empty() && description.is_string())
+                dir.profiles.emplace_back(std::string(name),
+                                          std::string(description.as_string()));
     return dir;
 }
 

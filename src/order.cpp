@@ -74,14 +74,23 @@ order parse_order(const json::object& obj, std::string url)
 
 order client::new_order(const std::vector<identifier>& identifiers)
 {
-    if (identifiers.empty())
+    return place_order(new_order_options{identifiers, {}, {}});
+}
+
+order client::place_order(const new_order_options& options)
+{
+    if (options.identifiers.empty())
         throw error(status::invalid_argument, "an order needs a name");
 
     boost::json::array list;
-    for (const identifier& id : identifiers)
+    for (const identifier& id : options.identifiers)
         list.push_back(
             boost::json::object{{"type", id.type}, {"value", id.value}});
     boost::json::object payload{{"identifiers", std::move(list)}};
+    if (!options.profile.empty())
+        payload["profile"] = options.profile;
+    if (!options.replaces.empty())
+        payload["replaces"] = options.replaces;
 
     http_response response = session_->post(
         session_->dir().new_order, boost::json::serialize(payload), "newOrder");

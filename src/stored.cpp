@@ -1,7 +1,10 @@
 #include <acmekit/problem.hpp>
 #include <acmekit/stored.hpp>
 
+#include "detail/order_state.hpp"
 #include "detail/session.hpp"
+
+#include <boost/json.hpp>
 
 #include <fmt/format.h>
 
@@ -279,3 +282,62 @@ std::optional<stored_certificate> load_certificate(storage& store, crypto& keys,
 }
 
 } // namespace acme
+
+namespace acme::detail {
+
+std::optional<order_state> load_order_state(storage& store,
+                                            const std::string& name)
+{
+    std::string path = certificate_folder(name) + "/order.json";
+    std::optional<secret_bytes> stored = store.get(path);
+    if (!stored)
+        return std::nullopt;
+
+    // Whatever a torn or foreign write left is dropped: the worst case is
+    // one new order, never a crash or a loop over a broken file.
+    try {
+        boost::json::value parsed = boost::json::parse(text_of(*stored));
+        const boost::json::object& obj = parsed.as_object();
+        order_state state;
+        state.url = std::string(obj.at("url").as_string());
+        for (const boost::json::value& n : obj.at("names").as_array())
+            state.names.emplace_back(n.as_string());
+        if (!state.url.empty() && !state.names.empty())
+            return state;
+    } catch (const std::exception&) {
+    }
+    clear_order_state(store, name);
+    return std::nullopt;
+}
+
+void save_order_state(storage& store, const std::string& name,
+                      const order_state& state)
+{
+    boost::json::array names;
+    for (const std::string& n : state.names)
+        names.emplace_back(n);
+    boost::json::object obj{{"url", state.url}, {"names", std::move(names)}};
+    store.put(certificate_folder(name) + "/order.json",
+              bytes_of(boost::json::serialize(obj)), false);
+}
+
+std::optional<secret_bytes> load_order_key(storage& store,
+                                           const std::string& name)
+{
+    return store.get(certificate_folder(name) + "/order.key");
+}
+
+void save_order_key(storage& store, const std::string& name,
+                    const secret_bytes& key_pem)
+{
+    store.put(certificate_folder(name) + "/order.key", key_pem, true);
+}
+
+void clear_order_state(storage& store, const std::string& name)
+{
+    std::string folder = certificate_folder(name);
+    store.remove(folder + "/order.json");
+    store.remove(folder + "/order.key");
+}
+
+} // namespace acme::detail

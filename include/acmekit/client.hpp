@@ -65,6 +65,23 @@ enum class revocation_reason : int {
     cessation_of_operation = 5,
 };
 
+/// What a newOrder request asks for (RFC 8555 section 7.4).
+struct new_order_options {
+    std::vector<identifier> identifiers;
+    /// A profile from directory::profiles; empty asks for the default.
+    std::string profile;
+    /// The ARI identifier of the certificate this order replaces (RFC
+    /// 9773 section 5); empty for a first certificate.
+    std::string replaces;
+};
+
+/// A downloaded chain and the URLs of the alternates the CA offers
+/// (Link: rel="alternate", RFC 8555 section 7.4.2).
+struct certificate_chain {
+    std::string pem;
+    std::vector<std::string> alternates;
+};
+
 /// Result of one poll of a resource.
 template <typename Resource>
 struct polled {
@@ -76,6 +93,8 @@ struct polled {
 namespace detail {
 class session;
 }
+
+class storage;
 
 class client {
 public:
@@ -117,6 +136,8 @@ public:
                             const private_key* certificate_key = nullptr);
 
     order new_order(const std::vector<identifier>& identifiers);
+    /// newOrder with a profile or the certificate it replaces.
+    order place_order(const new_order_options& options);
     polled<order> fetch_order(const std::string& url);
     polled<authorization> fetch_authorization(const std::string& url);
 
@@ -128,6 +149,9 @@ public:
 
     /// Downloads the PEM certificate chain.
     std::string download_certificate(const std::string& url);
+
+    /// Downloads the PEM chain with the URLs of its alternates.
+    certificate_chain download_certificate_chain(const std::string& url);
 
     /// The RFC 7638 thumbprint of the account key, base64url.
     std::string account_thumbprint();
@@ -171,6 +195,16 @@ struct issue_request {
     /// none. The names must still be given: they are ordered, and the
     /// issued certificate must carry exactly them.
     bytes csr;
+    /// A certificate profile the CA offers (directory::profiles).
+    std::string profile;
+    /// Fail when the CA lacks profile; otherwise its default is used.
+    bool profile_required = false;
+    /// The ARI identifier of the certificate being renewed (RFC 9773); a
+    /// CA that refuses it gets the order again without it, once.
+    std::string replaces;
+    /// Prefer the chain whose top certificate's issuer has this common
+    /// name among those the CA offers; the default chain otherwise.
+    std::string preferred_chain;
     /// Called as each step starts, with a short description. May be empty.
     std::function<void(issue_step, const std::string&)> progress;
 };
@@ -181,6 +215,8 @@ struct issued_certificate {
     std::string chain_pem;
     std::string order_url;
     std::string certificate_url;
+    std::string profile;        ///< the profile asked for, if any
+    std::string storage_folder; ///< where it was saved, if it was
 };
 
 /// Runs a whole issuance for an account already in use on the client:
@@ -189,9 +225,13 @@ struct issued_certificate {
 /// presented challenge is cleaned up, also on failure. The key and the CSR
 /// are checked before any request: status::invalid_argument when they are
 /// unusable, both given, or the account key. Throws acme::error.
+/// With store, the order in flight is kept there and resumed by a later
+/// call for the same names, and the certificate is saved there (see
+/// acme::issuance_driver).
 issued_certificate issue_certificate(client& acme_client,
                                      const issue_request& request,
-                                     challenge_solver& solver);
+                                     challenge_solver& solver,
+                                     storage* store = nullptr);
 
 /// Checks that name is a DNS name acmekit may request: LDH labels of 1 to
 /// 63 characters, at most 253 in all, optionally starting with "*.".

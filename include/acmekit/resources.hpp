@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace acme {
@@ -23,6 +24,9 @@ struct directory {
     std::string website;
     std::vector<std::string> caa_identities;
     bool external_account_required = false;
+    /// Certificate profiles the CA offers (meta.profiles): name and
+    /// description, in the CA's order.
+    std::vector<std::pair<std::string, std::string>> profiles;
 };
 
 /// Section 7.1.2.

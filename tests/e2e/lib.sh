@@ -267,8 +267,13 @@ e2e_start_challtestsrv() {
 # authz reuse keep Pebble's defaults unless the caller exported them.
 # E2E_PEBBLE_DNS_SERVER=ADDR:PORT makes Pebble resolve through that server
 # (a real authoritative one for DNS-01) instead of pebble-challtestsrv.
+# E2E_PEBBLE_SLEEP=1 keeps the sleep: each validation then waits a random
+# 0 to PEBBLE_VA_SLEEPTIME-1 seconds (if the caller exported it).
 e2e_start_pebble() {
-  PEBBLE_VA_NOSLEEP=1 pebble -config "$PEBBLE_WORKDIR/pebble-config.json" \
+  local nosleep=1
+  [[ ${E2E_PEBBLE_SLEEP:-0} == 1 ]] && nosleep=''
+  PEBBLE_VA_NOSLEEP=$nosleep \
+    pebble -config "$PEBBLE_WORKDIR/pebble-config.json" \
     -dnsserver "${E2E_PEBBLE_DNS_SERVER:-127.0.0.1:$PEBBLE_DNS_PORT}" \
     </dev/null >>"$PEBBLE_WORKDIR/pebble.log" 2>&1 &
   E2E_PIDS+=("$!:pebble")
