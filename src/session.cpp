@@ -152,6 +152,14 @@ http_response session::send(http_request request, std::string_view what)
     return response;
 }
 
+http_response session::get(const std::string& url, std::string_view what)
+{
+    http_response response = send({"GET", url, {}, {}}, what);
+    if (response.status >= 400)
+        throw refusal(response, url, what);
+    return response;
+}
+
 const directory& session::dir()
 {
     if (dir_)

@@ -7,6 +7,7 @@
 #include <acmekit/crypto.hpp>
 #include <acmekit/logger.hpp>
 #include <acmekit/policy.hpp>
+#include <acmekit/renewal.hpp>
 #include <acmekit/resources.hpp>
 #include <acmekit/solver.hpp>
 #include <acmekit/transport.hpp>
@@ -152,6 +153,12 @@ public:
 
     /// Downloads the PEM chain with the URLs of its alternates.
     certificate_chain download_certificate_chain(const std::string& url);
+
+    /// The CA's suggested renewal window for the certificate with this
+    /// ARI identifier (RFC 9773 section 4.2), an unsigned GET, with the
+    /// response's Retry-After. Throws status::unsupported when the
+    /// directory offers no renewalInfo.
+    polled<renewal_window> fetch_renewal_info(const std::string& ari_id);
 
     /// The RFC 7638 thumbprint of the account key, base64url.
     std::string account_thumbprint();

@@ -29,6 +29,9 @@ public:
                        std::string_view what, key_id how = key_id::kid,
                        std::string_view accept = {});
 
+    /// An unsigned GET (RFC 9773 renewalInfo); error responses throw.
+    http_response get(const std::string& url, std::string_view what);
+
     /// A POST signed by another key than the account's, named by its jwk
     /// (revocation with the certificate's own key, section 7.6).
     http_response post_signed_by(const private_key& key, const std::string& url,

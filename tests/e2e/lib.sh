@@ -268,7 +268,7 @@ e2e_start_challtestsrv() {
 # E2E_PEBBLE_DNS_SERVER=ADDR:PORT makes Pebble resolve through that server
 # (a real authoritative one for DNS-01) instead of pebble-challtestsrv.
 # E2E_PEBBLE_SLEEP=1 keeps the sleep: each validation then waits a random
-# 0 to PEBBLE_VA_SLEEPTIME-1 seconds (if the caller exported it).
+# 0 to PEBBLE_VA_SLEEPTIME-1 seconds (Pebble's default for it: 5).
 e2e_start_pebble() {
   local nosleep=1
   [[ ${E2E_PEBBLE_SLEEP:-0} == 1 ]] && nosleep=''
@@ -580,4 +580,60 @@ e2e_show_run() {
     printf -- '--- %s\n' "$f" >&2
     tail -n 30 "$f" >&2 || true
   done
+}
+
+# --- Pebble's log ---------------------------------------------------------
+
+# Pebble logs each newOrder request as `POST /order-plz -> calling
+# handler()` (the path of "newOrder" in its directory) and each order it
+# creates as `Added order "ID" to the db`; a request it refuses, such as
+# one with a nonce it rejected on purpose, leaves the first line only.
+# The readers below take a MARK from e2e_pebble_log_mark and look only at
+# what Pebble logged after it (all of the log without one).
+
+# e2e_pebble_log_mark: how many lines Pebble's log holds now.
+e2e_pebble_log_mark() {
+  wc -l <"$PEBBLE_WORKDIR/pebble.log"
+}
+
+# e2e_pebble_log_since [MARK]: Pebble's log after line MARK.
+e2e_pebble_log_since() {
+  tail -n "+$(( ${1:-0} + 1 ))" "$PEBBLE_WORKDIR/pebble.log"
+}
+
+# e2e_pebble_orders [MARK]: how many orders Pebble created.
+e2e_pebble_orders() {
+  e2e_pebble_log_since "${1:-0}" | grep -c ' Added order "' || true
+}
+
+# e2e_pebble_order_requests [MARK]: how many newOrder requests Pebble got,
+# refused ones included.
+e2e_pebble_order_requests() {
+  local url
+  url=$(grep -oE '"newOrder": *"[^"]+"' "$PEBBLE_WORKDIR/directory.json") ||
+    fail "no newOrder URL in $PEBBLE_WORKDIR/directory.json"
+  url=${url%\"}
+  url=${url##*\"}
+  e2e_pebble_log_since "${1:-0}" | grep -cF " POST /${url#*://*/} -> " ||
+    true
+}
+
+# e2e_cert_serial CERT: the serial of the first certificate in CERT, the
+# way Pebble logs serials (lower-case hex, no leading zeros).
+e2e_cert_serial() {
+  local s
+  s=$(openssl x509 -in "$1" -noout -serial 2>/dev/null) || return 1
+  s=${s#serial=}
+  printf '%s\n' "$s" | tr 'A-F' 'a-f' | sed 's/^0*//'
+}
+
+# check_issued_by_pebble CHAIN MARK [ORDER-ID]: Pebble logged the leaf of
+# CHAIN as issued after line MARK of its log (for that order, if given).
+check_issued_by_pebble() {
+  local serial order=${3:-[^ ]+}
+  serial=$(e2e_cert_serial "$1") || fail "no certificate in $1"
+  e2e_pebble_log_since "$2" |
+    grep -qE " Issued certificate serial 0*$serial for order $order\$" ||
+    fail "the leaf of $1 (serial $serial) is not one that Pebble issued" \
+      "after line $2 of its log${3:+ for order $3}"
 }

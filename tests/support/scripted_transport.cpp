@@ -115,7 +115,10 @@ std::vector<unsigned char> san_extension(const std::vector<std::string>& names)
 // A real certificate for the CSR's key and the given names, signed by a
 // throwaway CA key, so that the client's chain checks have work to do.
 std::string issue_certificate_pem(const std::string& csr_b64,
-                                  const std::vector<std::string>& names)
+                                  const std::vector<std::string>& names,
+                                  const std::string& issuer,
+                                  const std::string& not_before,
+                                  const std::string& not_after)
 {
     auto der = base64url_decode(csr_b64);
     if (!der)
@@ -158,11 +161,15 @@ std::string issue_certificate_pem(const std::string& csr_b64,
         mbedtls_x509write_crt_set_issuer_key(&crt, &ca_key);
         must(mbedtls_x509write_crt_set_subject_name(&crt, "CN=fake leaf"),
              "subject");
-        must(mbedtls_x509write_crt_set_issuer_name(&crt, "CN=fake CA"),
+        must(mbedtls_x509write_crt_set_issuer_name(&crt,
+                                                   ("CN=" + issuer).c_str()),
              "issuer");
-        must(mbedtls_x509write_crt_set_validity(&crt, "20250101000000",
-                                                "20300101000000"),
+        must(mbedtls_x509write_crt_set_validity(&crt, not_before.c_str(),
+                                                not_after.c_str()),
              "validity");
+        // ARI identifies a certificate by its issuer's key id.
+        must(mbedtls_x509write_crt_set_authority_key_identifier(&crt),
+             "authority key identifier");
         auto san = san_extension(names);
         must(mbedtls_x509write_crt_set_extension(
                  &crt, MBEDTLS_OID_SUBJECT_ALT_NAME,
@@ -307,18 +314,40 @@ http_response fake_ca::handle(const http_request& request)
 {
     const std::string& url = request.url;
     if (request.method == "GET" && url == std::string(base) + "/dir") {
+        json::object meta{{"termsOfService", "https://ca.test/tos"}};
+        if (!profiles.empty()) {
+            json::object offered;
+            for (const auto& [name, description] : profiles)
+                offered[name] = description;
+            meta["profiles"] = std::move(offered);
+        }
         // No Replay-Nonce here, as RFC 8555 does not promise one: the
         // client must then ask newNonce exactly once.
-        http_response r = reply(
-            200, json::object{
-                     {"newNonce", std::string(base) + "/nonce"},
-                     {"newAccount", std::string(base) + "/acct"},
-                     {"newOrder", std::string(base) + "/order"},
-                     {"keyChange", std::string(base) + "/key-change"},
-                     {"meta",
-                      json::object{{"termsOfService", "https://ca.test/tos"}}},
-                 });
+        http_response r =
+            reply(200, json::object{
+                           {"newNonce", std::string(base) + "/nonce"},
+                           {"newAccount", std::string(base) + "/acct"},
+                           {"newOrder", std::string(base) + "/order"},
+                           {"keyChange", std::string(base) + "/key-change"},
+                           {"meta", meta},
+                       });
+        if (offer_ari)
+            r.body = r.body.substr(0, r.body.size() - 1) +
+                     ",\"renewalInfo\":\"" + std::string(base) +
+                     "/renewal-info\"}";
         r.headers.erase(r.headers.begin());
+        return r;
+    }
+    if (request.method == "GET" &&
+        url.rfind(std::string(base) + "/renewal-info/", 0) == 0) {
+        ++renewal_info_requests;
+        renewal_info_ids.push_back(url.substr(url.rfind('/') + 1));
+        http_response r;
+        r.status = 200;
+        r.headers.push_back({"Content-Type", "application/json"});
+        if (!renewal_info_retry_after.empty())
+            r.headers.push_back({"Retry-After", renewal_info_retry_after});
+        r.body = renewal_info_body;
         return r;
     }
     if (request.method == "HEAD" && url == std::string(base) + "/nonce") {
@@ -383,7 +412,12 @@ http_response fake_ca::signed_request(const http_request& request)
     }
 
     if (url == std::string(base) + "/order") {
+        ++new_order_requests;
+        order_payloads.push_back(jws.payload);
         json::object payload = json::parse(jws.payload).as_object();
+        if (reject_replaces && payload.contains("replaces"))
+            return problem(409, "urn:ietf:params:acme:error:alreadyReplaced",
+                           "the certificate was replaced already");
         std::vector<std::string> asked;
         for (const auto& id : payload.at("identifiers").as_array())
             asked.push_back(
@@ -458,8 +492,22 @@ http_response fake_ca::signed_request(const http_request& request)
         std::vector<std::string> leaf_names = names_;
         if (!cert_extra_name.empty())
             leaf_names.push_back(cert_extra_name);
-        r.body = cert_body.empty() ? issue_certificate_pem(csr, leaf_names)
-                                   : cert_body;
+        r.body = cert_body.empty()
+                     ? issue_certificate_pem(csr, leaf_names, "fake CA",
+                                             not_before, not_after)
+                     : cert_body;
+        if (!alternate_issuer.empty())
+            r.headers.push_back({"Link", "<" + std::string(base) +
+                                             "/cert/alt>;rel=\"alternate\", <" +
+                                             std::string(base) +
+                                             "/dir>;rel=\"index\""});
+        return r;
+    }
+    if (url == std::string(base) + "/cert/alt") {
+        http_response r = reply(200, json::object{});
+        r.headers.back().value = "application/pem-certificate-chain";
+        r.body = issue_certificate_pem(csr, names_, alternate_issuer,
+                                       not_before, not_after);
         return r;
     }
     return problem(404, "urn:ietf:params:acme:error:malformed",

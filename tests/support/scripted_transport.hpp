@@ -8,6 +8,8 @@
 #include <acmekit/client.hpp>
 #include <acmekit/clock.hpp>
 #include <acmekit/crypto.hpp>
+#include <acmekit/problem.hpp>
+#include <acmekit/storage.hpp>
 #include <acmekit/transport.hpp>
 
 #include <boost/json.hpp>
@@ -86,10 +88,23 @@ public:
     std::string token;            ///< replaces every challenge token
     std::string cert_body;        ///< replaces the issued chain
     std::string cert_extra_name;  ///< added to the issued leaf's SANs
+    std::string not_before = "20250101000000"; ///< of issued leaves
+    std::string not_after = "20300101000000";
+    std::string alternate_issuer;         ///< offer an alternate chain by it
+    bool offer_ari = false;               ///< the directory names renewalInfo
+    std::string renewal_info_body;        ///< what renewalInfo answers
+    std::string renewal_info_retry_after; ///< its Retry-After, if any
+    bool reject_replaces = false; ///< newOrder with "replaces" is refused
+    /// meta.profiles: name and description.
+    std::vector<std::pair<std::string, std::string>> profiles;
 
     // What happened.
     int new_nonce_requests = 0;
     int new_account_requests = 0;
+    int new_order_requests = 0;
+    int renewal_info_requests = 0;
+    std::vector<std::string> order_payloads; ///< newOrder payloads, JSON
+    std::vector<std::string> renewal_info_ids;
     int bad_nonces_sent = 0;
     int challenge_answers = 0;
     std::vector<std::string> posted_urls;
@@ -120,6 +135,50 @@ private:
     std::vector<authz_state> authzs_;
     std::string order_status_ = "pending";
     int polls_seen_ = 0;
+};
+
+/// A storage in memory that counts writes and can fail the n-th one, as a
+/// full disk or a power cut would.
+class memory_storage final : public storage {
+public:
+    std::optional<secret_bytes> get(const std::string& name) override
+    {
+        auto found = values.find(name);
+        if (found == values.end())
+            return std::nullopt;
+        return secret_bytes(found->second);
+    }
+
+    void put(const std::string& name, const secret_bytes& value, bool) override
+    {
+        if (fail_after >= 0 && puts >= fail_after)
+            throw error(status::io_error, "disk full");
+        ++puts;
+        values[name] = std::string(value.view());
+    }
+
+    void remove(const std::string& name) override { values.erase(name); }
+
+    std::vector<std::string> list(const std::string& folder) override
+    {
+        std::vector<std::string> names;
+        std::string prefix = folder + "/";
+        for (const auto& [name, value] : values) {
+            if (name.rfind(prefix, 0) != 0)
+                continue;
+            std::string child =
+                prefix +
+                name.substr(prefix.size(),
+                            name.find('/', prefix.size()) - prefix.size());
+            if (names.empty() || names.back() != child)
+                names.push_back(child);
+        }
+        return names;
+    }
+
+    std::map<std::string, std::string> values;
+    int puts = 0;
+    int fail_after = -1;
 };
 
 /// Account options with the terms agreed, as every test account needs.

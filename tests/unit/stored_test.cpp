@@ -12,59 +12,14 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <map>
 
 using namespace acme;
 namespace fs = std::filesystem;
 
 namespace {
 
-// A storage in memory that counts writes and can fail the n-th one, as a
-// full disk or a power cut would.
-class memory_storage final : public storage {
-public:
-    std::optional<secret_bytes> get(const std::string& name) override
-    {
-        auto found = values.find(name);
-        if (found == values.end())
-            return std::nullopt;
-        return secret_bytes(found->second);
-    }
-
-    void put(const std::string& name, const secret_bytes& value, bool) override
-    {
-        if (fail_after >= 0 && puts >= fail_after)
-            throw error(status::io_error, "disk full");
-        ++puts;
-        values[name] = std::string(value.view());
-    }
-
-    void remove(const std::string& name) override { values.erase(name); }
-
-    std::vector<std::string> list(const std::string& folder) override
-    {
-        std::vector<std::string> names;
-        std::string prefix = folder + "/";
-        for (const auto& [name, value] : values) {
-            if (name.rfind(prefix, 0) != 0)
-                continue;
-            std::string child =
-                prefix +
-                name.substr(prefix.size(),
-                            name.find('/', prefix.size()) - prefix.size());
-            if (names.empty() || names.back() != child)
-                names.push_back(child);
-        }
-        return names;
-    }
-
-    std::map<std::string, std::string> values;
-    int puts = 0;
-    int fail_after = -1;
-};
-
 struct fixture : test::ca_fixture {
-    memory_storage store;
+    test::memory_storage store;
     client acme_client{std::string(test::fake_ca::base) + "/dir",
                        {&http, &crypto, &time, nullptr}};
 };
@@ -216,7 +171,7 @@ TEST_CASE_FIXTURE(fixture, "a save cut short at any write keeps the old pair")
     // leaves the old certificate loadable and whole.
     for (int failing = 0; failing < 3; ++failing) {
         CAPTURE(failing);
-        memory_storage copy = store;
+        test::memory_storage copy = store;
         copy.puts = 0;
         copy.fail_after = failing;
         CHECK_THROWS_AS(save_certificate(copy, name,
