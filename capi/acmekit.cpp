@@ -6,6 +6,7 @@
 #include <acmekit/adapters/mbedtls_crypto.hpp>
 #include <acmekit/client.hpp>
 #include <acmekit/dns.hpp>
+#include <acmekit/renew.hpp>
 #include <acmekit/stored.hpp>
 #ifdef ACMEKIT_WITH_HTTPLIB
 #include <acmekit/adapters/http01_responder.hpp>
@@ -19,6 +20,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <random>
 #include <string>
 
 #include "status_check.hpp"
@@ -44,6 +46,12 @@ struct acme_certificate {
 
 struct acme_storage {
     std::unique_ptr<acme::storage> store;
+    std::vector<std::string> listed; // from acme_storage_list_certificates
+};
+
+struct acme_renewal {
+    acme::renewal_plan plan;
+    std::vector<std::string> names;
 };
 
 namespace {
@@ -103,6 +111,7 @@ struct acme_client {
     std::unique_ptr<acme::private_key> stored_account_key;
     bool account_created = false;
     std::string terms_of_service;
+    std::vector<std::pair<std::string, std::string>> profiles;
 
     void clear_error()
     {
@@ -404,6 +413,71 @@ solver_set make_solver(const acme_issue_options& opts, acme_client& client)
     return set;
 }
 
+// The request an acme_issue_options describes, names checked first: a
+// typo must not cost a bound port or an order.
+acme::issue_request read_issue_request(const acme_issue_options& opts)
+{
+    require(opts.name_count > 0 && opts.names != nullptr,
+            "no domain name given");
+    acme::issue_request request;
+    for (size_t i = 0; i < opts.name_count; ++i) {
+        require(opts.names[i] != nullptr, "a name is NULL");
+        request.names.emplace_back(opts.names[i]);
+    }
+    for (const std::string& name : request.names)
+        acme::validate_dns_name(name);
+
+    request.certificate_key = to_key_type(opts.certificate_key_type);
+    if (opts.certificate_key != nullptr) {
+        require(opts.certificate_key->key != nullptr,
+                "certificate_key holds no key");
+        request.existing_key_pem =
+            opts.certificate_key->provider->export_key_pem(
+                *opts.certificate_key->key);
+    }
+    if (opts.csr != nullptr) {
+        require(opts.csr_length > 0, "csr_length is 0");
+        const auto* csr = reinterpret_cast<const std::uint8_t*>(opts.csr);
+        request.csr.assign(csr, csr + opts.csr_length);
+    }
+    if (opts.profile != nullptr)
+        request.profile = opts.profile;
+    request.profile_required = opts.profile_required != 0;
+    if (opts.preferred_chain != nullptr)
+        request.preferred_chain = opts.preferred_chain;
+
+    if (opts.progress != nullptr) {
+        auto progress = opts.progress;
+        void* user = opts.progress_user;
+        request.progress = [=](acme::issue_step step, const std::string& text) {
+            if (progress(user, static_cast<acme_step>(step), text.c_str()) != 0)
+                throw acme::error(acme::status::cancelled,
+                                  "cancelled by the progress callback");
+        };
+    }
+    return request;
+}
+
+std::unique_ptr<acme_certificate>
+wrap_certificate(acme_client& client, acme::issued_certificate issued,
+                 const std::string& name)
+{
+    auto cert = std::make_unique<acme_certificate>();
+    cert->chain_pem = std::move(issued.chain_pem);
+    cert->url = std::move(issued.certificate_url);
+    cert->name = name;
+    cert->folder = std::move(issued.storage_folder);
+    cert->key.provider = client.crypto;
+    cert->key.key = std::move(issued.key);
+    return cert;
+}
+
+std::uint64_t random_64()
+{
+    std::random_device source;
+    return (static_cast<std::uint64_t>(source()) << 32) ^ source();
+}
+
 } // namespace
 
 extern "C" {
@@ -487,8 +561,9 @@ acme_status acme_client_fetch_directory(acme_client* client)
         return ACME_E_INVALID_ARGUMENT;
     return guarded(client, [&] {
         require_open(client);
-        client->terms_of_service =
-            client->core->get_directory().terms_of_service;
+        const acme::directory& dir = client->core->get_directory();
+        client->terms_of_service = dir.terms_of_service;
+        client->profiles = dir.profiles;
     });
 }
 
@@ -807,54 +882,164 @@ acme_status acme_certificate_issue(acme_certificate** out, acme_client* client,
         require_open(client);
         acme_issue_options defaults = ACME_ISSUE_OPTIONS_INIT;
         acme_issue_options opts = read_options(options, defaults);
-        require(opts.name_count > 0 && opts.names != nullptr,
-                "no domain name given");
-
-        acme::issue_request request;
-        for (size_t i = 0; i < opts.name_count; ++i) {
-            require(opts.names[i] != nullptr, "a name is NULL");
-            request.names.emplace_back(opts.names[i]);
-        }
-        request.certificate_key = to_key_type(opts.certificate_key_type);
-        if (opts.certificate_key != nullptr) {
-            require(opts.certificate_key->key != nullptr,
-                    "certificate_key holds no key");
-            request.existing_key_pem =
-                opts.certificate_key->provider->export_key_pem(
-                    *opts.certificate_key->key);
-        }
-        if (opts.csr != nullptr) {
-            require(opts.csr_length > 0, "csr_length is 0");
-            const auto* csr = reinterpret_cast<const std::uint8_t*>(opts.csr);
-            request.csr.assign(csr, csr + opts.csr_length);
-        }
-        if (opts.progress != nullptr) {
-            auto progress = opts.progress;
-            void* user = opts.progress_user;
-            request.progress = [=](acme::issue_step step,
-                                   const std::string& text) {
-                if (progress(user, static_cast<acme_step>(step),
-                             text.c_str()) != 0)
-                    throw acme::error(acme::status::cancelled,
-                                      "cancelled by the progress callback");
-            };
-        }
-
-        // Names first: a typo must not cost a bound port or an order.
-        for (const std::string& name : request.names)
-            acme::validate_dns_name(name);
+        acme::issue_request request = read_issue_request(opts);
         solver_set solvers = make_solver(opts, *client);
         acme::issued_certificate issued =
             acme::issue_certificate(*client->core, request, *solvers.solver);
-
-        auto cert = std::make_unique<acme_certificate>();
-        cert->chain_pem = std::move(issued.chain_pem);
-        cert->url = std::move(issued.certificate_url);
-        cert->name = request.names.front();
-        cert->key.provider = client->crypto;
-        cert->key.key = std::move(issued.key);
-        *out = cert.release();
+        *out =
+            wrap_certificate(*client, std::move(issued), request.names.front())
+                .release();
     });
+}
+
+acme_status acme_certificate_renew(acme_certificate** out, acme_client* client,
+                                   acme_storage* storage,
+                                   const acme_issue_options* options,
+                                   unsigned flags)
+{
+    if (out == nullptr || client == nullptr || storage == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    *out = nullptr;
+    return guarded(client, [&] {
+        require_open(client);
+        acme_issue_options defaults = ACME_ISSUE_OPTIONS_INIT;
+        acme_issue_options opts = read_options(options, defaults);
+        require(opts.csr == nullptr,
+                "a certificate from a CSR has no key to store: use "
+                "acme_certificate_issue()");
+        require((flags & ~ACME_RENEW_FORCE) == 0, "unknown flags");
+        acme::issue_request request = read_issue_request(opts);
+        std::string name = request.names.front();
+        solver_set solvers = make_solver(opts, *client);
+        std::optional<acme::issued_certificate> issued =
+            acme::renew_certificate(
+                *client->core, *storage->store, std::move(request),
+                *solvers.solver, (flags & ACME_RENEW_FORCE) != 0, random_64());
+        if (issued)
+            *out =
+                wrap_certificate(*client, std::move(*issued), name).release();
+    });
+}
+
+acme_status acme_renewal_check(acme_renewal** out, acme_client* client,
+                               acme_storage* storage, const char* name)
+{
+    if (out == nullptr || storage == nullptr || name == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    *out = nullptr;
+    return guarded(client, [&] {
+        auto renewal = std::make_unique<acme_renewal>();
+        if (client != nullptr) {
+            require_open(client);
+            renewal->plan = acme::plan_renewal(*client->core, *storage->store,
+                                               name, random_64());
+        } else {
+            acme::mbedtls_crypto keys;
+            acme::system_clock time;
+            renewal->plan =
+                acme::plan_renewal_offline(*storage->store, keys, time, name);
+        }
+        renewal->names = renewal->plan.leaf.dns_names;
+        *out = renewal.release();
+    });
+}
+
+int acme_renewal_stored(const acme_renewal* renewal)
+{
+    return renewal != nullptr && renewal->plan.stored ? 1 : 0;
+}
+
+int acme_renewal_due(const acme_renewal* renewal)
+{
+    return renewal != nullptr && renewal->plan.due ? 1 : 0;
+}
+
+int64_t acme_renewal_time(const acme_renewal* renewal)
+{
+    return renewal == nullptr ? 0 : renewal->plan.renew_at;
+}
+
+int64_t acme_renewal_next_check(const acme_renewal* renewal)
+{
+    return renewal == nullptr ? 0 : renewal->plan.next_check;
+}
+
+int64_t acme_renewal_not_after(const acme_renewal* renewal)
+{
+    return renewal == nullptr ? 0 : renewal->plan.leaf.not_after;
+}
+
+const char* acme_renewal_reason(const acme_renewal* renewal)
+{
+    return renewal == nullptr ? "" : renewal->plan.reason.c_str();
+}
+
+const char* acme_renewal_explanation_url(const acme_renewal* renewal)
+{
+    return renewal == nullptr || renewal->plan.explanation_url.empty()
+               ? nullptr
+               : renewal->plan.explanation_url.c_str();
+}
+
+int acme_renewal_failures(const acme_renewal* renewal)
+{
+    return renewal == nullptr ? 0 : renewal->plan.state.failures;
+}
+
+size_t acme_renewal_name_count(const acme_renewal* renewal)
+{
+    return renewal == nullptr ? 0 : renewal->names.size();
+}
+
+const char* acme_renewal_name(const acme_renewal* renewal, size_t index)
+{
+    return renewal == nullptr || index >= renewal->names.size()
+               ? nullptr
+               : renewal->names[index].c_str();
+}
+
+void acme_renewal_free(acme_renewal* renewal)
+{
+    delete renewal;
+}
+
+acme_status acme_storage_list_certificates(acme_storage* storage, size_t* count)
+{
+    if (storage == nullptr || count == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    *count = 0;
+    return guarded(nullptr, [&] {
+        storage->listed = acme::stored_certificate_names(*storage->store);
+        *count = storage->listed.size();
+    });
+}
+
+const char* acme_storage_certificate_name(const acme_storage* storage,
+                                          size_t index)
+{
+    return storage == nullptr || index >= storage->listed.size()
+               ? nullptr
+               : storage->listed[index].c_str();
+}
+
+size_t acme_client_profile_count(const acme_client* client)
+{
+    return client == nullptr ? 0 : client->profiles.size();
+}
+
+const char* acme_client_profile_name(const acme_client* client, size_t index)
+{
+    return client == nullptr || index >= client->profiles.size()
+               ? nullptr
+               : client->profiles[index].first.c_str();
+}
+
+const char* acme_client_profile_description(const acme_client* client,
+                                            size_t index)
+{
+    return client == nullptr || index >= client->profiles.size()
+               ? nullptr
+               : client->profiles[index].second.c_str();
 }
 
 acme_status acme_check_domain_name(acme_client* client, const char* name)

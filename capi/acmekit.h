@@ -169,6 +169,15 @@ ACME_API const char* acme_client_last_error(const acme_client* client);
 /* Fetches the directory (once; later calls reuse it). */
 ACME_API acme_status acme_client_fetch_directory(acme_client* client);
 
+/* The certificate profiles the CA offers (after the directory was
+   fetched): name and description, NULL past the end. Valid as long as the
+   client. */
+ACME_API size_t acme_client_profile_count(const acme_client* client);
+ACME_API const char* acme_client_profile_name(const acme_client* client,
+                                              size_t index);
+ACME_API const char* acme_client_profile_description(const acme_client* client,
+                                                     size_t index);
+
 /* The directory's termsOfService URL, or NULL when it has none or the
    directory was not fetched. Valid as long as the client. */
 ACME_API const char* acme_client_terms_of_service(const acme_client* client);
@@ -460,6 +469,16 @@ typedef struct acme_issue_options {
        names must still be given and must be the CSR's names. */
     const char* csr;
     size_t csr_length;
+
+    /* A certificate profile the CA offers (acme_client_profile_name());
+       NULL: the CA's default, or for renewals the profile used last. A
+       profile the CA lacks is left out, or with profile_required fails
+       with ACME_E_UNSUPPORTED before any order. */
+    const char* profile;
+    int profile_required;
+    /* Prefer the chain whose top certificate's issuer has this common
+       name, among the chains the CA offers; NULL: the CA's default. */
+    const char* preferred_chain;
 } acme_issue_options;
 
 #define ACME_ISSUE_OPTIONS_INIT                                                \
@@ -467,7 +486,7 @@ typedef struct acme_issue_options {
         sizeof(acme_issue_options), NULL, 0, ACME_KEY_EC_P256, NULL, 0, NULL,  \
             NULL, NULL, NULL, NULL, ACME_CHALLENGE_HTTP_01, NULL, NULL, NULL,  \
             NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL,     \
-            NULL, 0                                                            \
+            NULL, 0, NULL, 0, NULL                                             \
     }
 
 /*
@@ -546,6 +565,75 @@ ACME_API acme_status acme_certificate_load(acme_certificate** out,
                                            acme_client* client,
                                            acme_storage* storage,
                                            const char* name);
+
+/* ---- Renewal ---------------------------------------------------------- */
+
+/* acme_certificate_renew() flags. */
+#define ACME_RENEW_FORCE 1u /* renew even when not due, ignoring backoff */
+
+/*
+ * Renews the certificate stored for options->names when it is due (see
+ * acme_renewal_check()), or always with ACME_RENEW_FORCE, and stores the
+ * new one; also the first issuance, when nothing is stored. The order
+ * names the certificate it replaces when the CA offers ARI, asks for the
+ * profile used last time unless options->profile says otherwise, and
+ * continues an order a restart left unfinished (kept in the storage as
+ * certificates/<name>/order.json) instead of placing a new one.
+ * ACME_OK with *out NULL when nothing was due. A failure is counted in the
+ * storage and backs off 1, 10, 100 minutes, then a day. Needs an account
+ * in use. options->csr cannot be used here (ACME_E_INVALID_ARGUMENT).
+ */
+ACME_API acme_status acme_certificate_renew(acme_certificate** out,
+                                            acme_client* client,
+                                            acme_storage* storage,
+                                            const acme_issue_options* options,
+                                            unsigned flags);
+
+/* When a stored certificate is due, and why. */
+typedef struct acme_renewal acme_renewal;
+
+/*
+ * Decides for the certificate stored under name (its first domain name).
+ * With a client, the CA's renewalInfo (RFC 9773) is asked when its last
+ * answer has expired; with client NULL only the storage is read (for a
+ * status display, or a device offline). *out is set on ACME_OK, also when
+ * nothing is stored (acme_renewal_stored() is then 0 and it is due).
+ */
+ACME_API acme_status acme_renewal_check(acme_renewal** out, acme_client* client,
+                                        acme_storage* storage,
+                                        const char* name);
+/* 1 when a certificate is stored for the name. */
+ACME_API int acme_renewal_stored(const acme_renewal* renewal);
+/* 1 when it should be renewed now. */
+ACME_API int acme_renewal_due(const acme_renewal* renewal);
+/* Seconds since the Unix epoch: when renewal is (or was) due, and when to
+   check again. */
+ACME_API int64_t acme_renewal_time(const acme_renewal* renewal);
+ACME_API int64_t acme_renewal_next_check(const acme_renewal* renewal);
+/* The stored certificate's notAfter, seconds since the Unix epoch. */
+ACME_API int64_t acme_renewal_not_after(const acme_renewal* renewal);
+/* Why, in one line for an operator. Valid as long as renewal. */
+ACME_API const char* acme_renewal_reason(const acme_renewal* renewal);
+/* The CA's explanation URL from renewalInfo, or NULL. */
+ACME_API const char* acme_renewal_explanation_url(const acme_renewal* renewal);
+/* Failed renewals in a row. */
+ACME_API int acme_renewal_failures(const acme_renewal* renewal);
+/* The stored certificate's names (subjectAltName). */
+ACME_API size_t acme_renewal_name_count(const acme_renewal* renewal);
+ACME_API const char* acme_renewal_name(const acme_renewal* renewal,
+                                       size_t index);
+ACME_API void acme_renewal_free(acme_renewal* renewal);
+
+/*
+ * Reads which certificates the storage holds, for the getter below, which
+ * returns each one's first domain name (as acme_certificate_load() and
+ * acme_renewal_check() take it), sorted, or NULL past the end. The names
+ * stay valid until the next call on the storage.
+ */
+ACME_API acme_status acme_storage_list_certificates(acme_storage* storage,
+                                                    size_t* count);
+ACME_API const char* acme_storage_certificate_name(const acme_storage* storage,
+                                                   size_t index);
 
 /* The storage folder of the certificate's generation, such as
    "certificates/device.example.com/g7", once saved or loaded; else NULL.

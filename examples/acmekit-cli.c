@@ -33,7 +33,13 @@
 #define MAX_DOMAINS 100
 #define MAX_KEY_FILE (64 * 1024)
 
-enum command { COMMAND_ISSUE, COMMAND_ACCOUNT, COMMAND_REVOKE };
+enum command {
+    COMMAND_ISSUE,
+    COMMAND_RENEW,
+    COMMAND_STATUS,
+    COMMAND_ACCOUNT,
+    COMMAND_REVOKE
+};
 
 struct cli_options {
     enum command command;
@@ -46,6 +52,10 @@ struct cli_options {
     const char* cert_key_file; /* issue: certify this key */
     const char* csr_file;      /* issue: send this CSR */
     const char* chain_out;     /* issue --csr: where the chain goes */
+    int force;                 /* renew even when not due */
+    const char* profile;
+    int profile_required;
+    const char* preferred_chain;
     acme_key_type key_type;
     acme_key_type account_key_type;
     const char* directory;
@@ -163,14 +173,18 @@ static void log_line(void* user, acme_log_level level, const char* category,
 
 static void usage(FILE* to)
 {
-    fputs("usage: acmekit-cli issue --directory URL [--ca-file PEM] "
-          "[--email ADDR]\n"
-          "                         --domain NAME [--domain NAME...] "
-          "[--agree-tos]\n"
-          "                         [--http-address ADDR] [--http-port PORT]"
-          " --out DIR\n"
-          "                         [--verbose] [--challenge dns-01 --dns "
-          "...]\n"
+    fputs("usage: acmekit-cli issue|renew [--force] --directory URL "
+          "[--ca-file PEM]\n"
+          "       acmekit-cli status --out DIR [--directory URL]\n"
+          "       acmekit-cli account register|show|update|rollover|"
+          "deactivate ...\n"
+          "       acmekit-cli revoke --directory URL --out DIR [--cert PEM] "
+          "[--reason N]\n"
+          "\n"
+          "issue and renew take: --domain NAME [--domain NAME...] --out DIR\n"
+          "  [--email ADDR] [--agree-tos] [--http-address ADDR] "
+          "[--http-port PORT]\n"
+          "  [--challenge dns-01 --dns ...] [--verbose]\n"
           "\n"
           "  --directory URL      the CA's ACME directory (https://)\n"
           "  --ca-file PEM        CAs trusted for the CA's own TLS "
@@ -192,6 +206,9 @@ static void usage(FILE* to)
           "  --csr FILE           send this CSR (PEM or DER); the chain goes "
           "to\n"
           "  --chain-out FILE     this file, and no key is stored\n"
+          "  --profile NAME       ask for this certificate profile\n"
+          "  --profile-required   fail when the CA lacks it\n"
+          "  --preferred-chain CN prefer the chain whose top issuer is CN\n"
           "  --verbose            print the library's diagnostics\n"
           "\n"
           "  --challenge TYPE     http-01 (default) or dns-01\n"
@@ -243,6 +260,14 @@ static int parse_command(int argc, char** argv, struct cli_options* opts)
     }
     if (strcmp(argv[1], "revoke") == 0) {
         opts->command = COMMAND_REVOKE;
+        return 0;
+    }
+    if (strcmp(argv[1], "renew") == 0) {
+        opts->command = COMMAND_RENEW;
+        return 0;
+    }
+    if (strcmp(argv[1], "status") == 0) {
+        opts->command = COMMAND_STATUS;
         return 0;
     }
     if (strcmp(argv[1], "account") != 0 || argc < 3)
@@ -340,6 +365,10 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
         {"cert-key", required_argument, NULL, 'P'},
         {"csr", required_argument, NULL, 'Q'},
         {"chain-out", required_argument, NULL, 'O'},
+        {"force", no_argument, NULL, 'F'},
+        {"profile", required_argument, NULL, 'L'},
+        {"profile-required", no_argument, NULL, 'M'},
+        {"preferred-chain", required_argument, NULL, 'G'},
         {NULL, 0, NULL, 0},
     };
     int c, seconds;
@@ -370,6 +399,10 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
         case 'P': opts->cert_key_file = optarg; break;
         case 'Q': opts->csr_file = optarg; break;
         case 'O': opts->chain_out = optarg; break;
+        case 'F': opts->force = 1; break;
+        case 'L': opts->profile = optarg; break;
+        case 'M': opts->profile_required = 1; break;
+        case 'G': opts->preferred_chain = optarg; break;
         case 'r':
             if (parse_reason(optarg, &opts->reason) != 0)
                 return -1;
@@ -449,8 +482,10 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
              opts->tsig_algorithm);
         return -1;
     }
-    if (!opts->directory || !opts->out_dir ||
-        (opts->command == COMMAND_ISSUE && opts->domain_count == 0)) {
+    if ((!opts->directory && opts->command != COMMAND_STATUS) ||
+        !opts->out_dir ||
+        ((opts->command == COMMAND_ISSUE || opts->command == COMMAND_RENEW) &&
+         opts->domain_count == 0)) {
         fail("missing %s (see --help)", !opts->directory ? "--directory"
                                         : !opts->out_dir ? "--out"
                                                          : "--domain");
@@ -466,6 +501,10 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
     }
     if (opts->csr_file && opts->cert_key_file) {
         fail("--csr and --cert-key exclude each other");
+        return -1;
+    }
+    if (opts->csr_file && opts->command != COMMAND_ISSUE) {
+        fail("--csr works with issue only");
         return -1;
     }
     return 0;
@@ -901,6 +940,85 @@ static void set_dns_options(acme_issue_options* issue,
     issue->dns_propagation_timeout_ms = opts->dns_timeout_ms;
 }
 
+/* "2026-12-04T02:30:00Z" */
+static const char* utc_time(int64_t seconds, char* buf, size_t size)
+{
+    time_t t = (time_t)seconds;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, size, "%lld", (long long)seconds);
+    return buf;
+}
+
+/* renew found nothing due: say when it will look again, and why. */
+static int report_not_due(acme_client* client, acme_storage* storage,
+                          const char* name)
+{
+    acme_renewal* renewal = NULL;
+    acme_status status = acme_renewal_check(&renewal, client, storage, name);
+    char when[32], renew_at[32], reason[512];
+
+    if (status != ACME_OK) {
+        fail_client(client, status);
+        return -1;
+    }
+    step("renew", "not due");
+    printf("not due: renew at %s, next check at %s (%s)\n",
+           utc_time(acme_renewal_time(renewal), renew_at, sizeof renew_at),
+           utc_time(acme_renewal_next_check(renewal), when, sizeof when),
+           safe(acme_renewal_reason(renewal), reason, sizeof reason));
+    acme_renewal_free(renewal);
+    return 0;
+}
+
+/* One block per stored certificate: names, expiry, renewal and why. */
+static int run_status(acme_client* client, acme_storage* storage)
+{
+    size_t count = 0, i, n;
+    acme_status status = acme_storage_list_certificates(storage, &count);
+    char a[32], b[32], text[512];
+
+    if (status != ACME_OK) {
+        fail("cannot list the stored certificates: %s", acme_strerror(status));
+        return -1;
+    }
+    if (count == 0)
+        printf("no certificate stored\n");
+    for (i = 0; i < count; ++i) {
+        const char* name = acme_storage_certificate_name(storage, i);
+        acme_renewal* renewal = NULL;
+        status = acme_renewal_check(&renewal, client, storage, name);
+        if (status != ACME_OK) {
+            if (client)
+                fail_client(client, status);
+            else
+                fail("%s: %s", name, acme_strerror(status));
+            return -1;
+        }
+        printf("certificate %s\n", safe(name, text, sizeof text));
+        printf("names      ");
+        for (n = 0; n < acme_renewal_name_count(renewal); ++n)
+            printf("%s%s", n ? ", " : "",
+                   safe(acme_renewal_name(renewal, n), text, sizeof text));
+        printf("\nexpires    %s\n",
+               utc_time(acme_renewal_not_after(renewal), a, sizeof a));
+        printf("renew at   %s (%s)\n",
+               utc_time(acme_renewal_time(renewal), a, sizeof a),
+               safe(acme_renewal_reason(renewal), text, sizeof text));
+        printf("next check %s%s\n",
+               utc_time(acme_renewal_next_check(renewal), b, sizeof b),
+               acme_renewal_due(renewal) ? " (due now)" : "");
+        if (acme_renewal_explanation_url(renewal))
+            printf(
+                "why        %s\n",
+                safe(acme_renewal_explanation_url(renewal), text, sizeof text));
+        if (acme_renewal_failures(renewal) > 0)
+            printf("failures   %d\n", acme_renewal_failures(renewal));
+        acme_renewal_free(renewal);
+    }
+    return 0;
+}
+
 /* --cert-key FILE: the key to certify, read from PEM. NULL on failure. */
 static acme_key* load_key_file(acme_client* client, const char* path)
 {
@@ -969,11 +1087,27 @@ static int issue(acme_client* client, acme_storage* storage,
     issue.csr = csr;
     issue.csr_length = csr_length;
     issue.progress = progress;
+    issue.profile = opts->profile;
+    issue.profile_required = opts->profile_required;
+    issue.preferred_chain = opts->preferred_chain;
     if (opts->dns01)
         set_dns_options(&issue, opts, tsig_secret);
-    status = acme_certificate_issue(&cert, client, &issue);
+
+    /* issue always gets a new certificate; renew only when one is due.
+       Both continue an order a killed run left in the storage. */
+    if (opts->csr_file)
+        status = acme_certificate_issue(&cert, client, &issue);
+    else
+        status = acme_certificate_renew(
+            &cert, client, storage, &issue,
+            opts->command == COMMAND_ISSUE || opts->force ? ACME_RENEW_FORCE
+                                                          : 0);
     if (status != ACME_OK) {
         fail_client(client, status);
+        goto out;
+    }
+    if (!cert) {
+        result = report_not_due(client, storage, opts->domains[0]);
         goto out;
     }
 
@@ -985,11 +1119,6 @@ static int issue(acme_client* client, acme_storage* storage,
             goto out;
         step("saved", opts->chain_out);
         result = 0;
-        goto out;
-    }
-    status = acme_certificate_save(client, storage, cert);
-    if (status != ACME_OK) {
-        fail_client(client, status);
         goto out;
     }
     if (link_certificate(opts->out_dir, acme_certificate_folder(cert)) != 0)
@@ -1155,11 +1284,14 @@ int main(int argc, char** argv)
         client_opts.log = log_line;
         client_opts.max_log_level = ACME_LOG_DEBUG;
     }
-    status = acme_client_new(&client, &client_opts);
-    if (status != ACME_OK) {
-        fail_client(client, status);
-        acme_client_free(client);
-        return 1;
+    /* status works offline: without --directory it asks no CA. */
+    if (opts.directory) {
+        status = acme_client_new(&client, &client_opts);
+        if (status != ACME_OK) {
+            fail_client(client, status);
+            acme_client_free(client);
+            return 1;
+        }
     }
     status = acme_file_storage_new(&storage, opts.out_dir);
     if (status != ACME_OK) {
@@ -1167,10 +1299,13 @@ int main(int argc, char** argv)
         acme_client_free(client);
         return 1;
     }
-    result =
-        opts.command == COMMAND_ACCOUNT  ? run_account(client, storage, &opts)
-        : opts.command == COMMAND_REVOKE ? run_revoke(client, storage, &opts)
-                                         : issue(client, storage, &opts);
+    switch (opts.command) {
+    case COMMAND_ACCOUNT: result = run_account(client, storage, &opts); break;
+    case COMMAND_REVOKE: result = run_revoke(client, storage, &opts); break;
+    case COMMAND_STATUS: result = run_status(client, storage); break;
+    case COMMAND_RENEW:
+    case COMMAND_ISSUE: result = issue(client, storage, &opts); break;
+    }
     acme_storage_free(storage);
     acme_client_free(client);
     return result == 0 ? 0 : 1;

@@ -172,11 +172,14 @@ void save_renewal_state(storage& store, const std::string& name,
               false);
 }
 
-renewal_plan plan_renewal(client& acme_client, storage& store,
-                          const std::string& name, std::uint64_t random)
+namespace {
+
+// The decision; with a client, the CA's renewalInfo is consulted too.
+renewal_plan decide(client* acme_client, crypto& keys, clock& time,
+                    storage& store, const std::string& name,
+                    std::uint64_t random)
 {
-    crypto& keys = *acme_client.used_services().keys;
-    std::int64_t now = seconds_of(acme_client.used_services().time->now());
+    std::int64_t now = seconds_of(time.now());
     renewal_plan plan;
     plan.state = load_renewal_state(store, name);
 
@@ -193,10 +196,13 @@ renewal_plan plan_renewal(client& acme_client, storage& store,
     plan.leaf = keys.parse_chain(stored->chain_pem).front();
 
     renewal_state before = plan.state;
-    const directory& dir = acme_client.get_directory();
-    if (!dir.renewal_info.empty() && !plan.leaf.authority_key_id.empty()) {
-        plan.ari_id = ari_certificate_id(plan.leaf);
-        consult_ari(acme_client, plan, random, now);
+    if (acme_client != nullptr) {
+        const directory& dir = acme_client->get_directory();
+        if (!dir.renewal_info.empty() &&
+            !plan.leaf.authority_key_id.empty()) {
+            plan.ari_id = ari_certificate_id(plan.leaf);
+            consult_ari(*acme_client, plan, random, now);
+        }
     }
 
     const renewal_state& state = plan.state;
@@ -231,6 +237,21 @@ renewal_plan plan_renewal(client& acme_client, storage& store,
         state.window.end != before.window.end)
         save_renewal_state(store, name, state);
     return plan;
+}
+
+} // namespace
+
+renewal_plan plan_renewal(client& acme_client, storage& store,
+                          const std::string& name, std::uint64_t random)
+{
+    const services& svc = acme_client.used_services();
+    return decide(&acme_client, *svc.keys, *svc.time, store, name, random);
+}
+
+renewal_plan plan_renewal_offline(storage& store, crypto& keys, clock& time,
+                                  const std::string& name)
+{
+    return decide(nullptr, keys, time, store, name, 0);
 }
 
 std::optional<issued_certificate>

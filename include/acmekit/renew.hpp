@@ -72,6 +72,12 @@ struct renewal_plan {
 renewal_plan plan_renewal(client& acme_client, storage& store,
                           const std::string& name, std::uint64_t random);
 
+/// The same decision from what is stored alone, asking the CA nothing:
+/// for a device offline, or a status display. A window the CA suggested
+/// earlier still counts.
+renewal_plan plan_renewal_offline(storage& store, crypto& keys, clock& time,
+                                  const std::string& name);
+
 /// Renews the certificate for request.names when plan_renewal() says it
 /// is due, or always with force: the order replaces the stored
 /// certificate (ARI "replaces"), asks for the profile used last time when

@@ -33,16 +33,20 @@ check_message() {
 }
 
 # check_left OUT KEEPS_ACCOUNT: nothing in OUT, or with KEEPS_ACCOUNT=1
-# only the stored account: a complete account key of mode 0600 and its URL.
+# only the stored account (a complete account key of mode 0600 and its
+# URL) and the record of the failed attempt that backs the next one off.
 check_left() {
-  local out=$1 keeps=$2 left key folder
+  local out=$1 keeps=$2 left key folder record
   left=$(find "$out" -mindepth 1 -type f -printf '%P ')
   key=$(e2e_account_key "$out")
   folder=${key#"$out/"}
   folder=${folder%/account.key}
   if [[ $keeps == 1 && $left == *"$folder/account."* ]]; then
-    [[ $(find "$out" -mindepth 1 -type f | sort | tr '\n' ' ') == \
-      "$key ${key%.key}.url " ]] ||
+    record=$(find "$out/certificates" -name renewal.json 2>/dev/null)
+    [[ -z $record ]] || grep -q '"failures":1' "$record" ||
+      { echo "$record does not count the failure"; return 1; }
+    [[ $(find "$out" -mindepth 1 -type f ! -name renewal.json | sort |
+      tr '\n' ' ') == "$key ${key%.key}.url " ]] ||
       { echo "left more than the account: $left"; return 1; }
     [[ $(stat -c %a "$key") == 600 ]] ||
       { echo "account.key is not mode 0600"; return 1; }
