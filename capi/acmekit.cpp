@@ -23,6 +23,7 @@
 #include <random>
 #include <string>
 
+#include "host.hpp"
 #include "status_check.hpp"
 
 struct acme_problem {
@@ -97,7 +98,9 @@ private:
 struct acme_client {
     std::shared_ptr<acme::crypto> crypto;
     std::unique_ptr<acme::transport> transport;
-    acme::system_clock clock;
+    acme::system_clock system_time;
+    std::unique_ptr<acme::clock> host_time;
+    acme::clock* clock = &system_time; // the host's, when it gave one
     std::unique_ptr<c_logger> logger;
     std::unique_ptr<acme::client> core;
 
@@ -409,7 +412,7 @@ solver_set make_solver(const acme_issue_options& opts, acme_client& client)
     set.publisher = make_dns_publisher(opts, *client.crypto);
     set.resolver = std::make_unique<acme::dns_resolver>();
     set.solver = std::make_unique<acme::dns01_solver>(
-        *set.publisher, client.clock, read_propagation(opts), *set.resolver);
+        *set.publisher, *client.clock, read_propagation(opts), *set.resolver);
     return set;
 }
 
@@ -519,13 +522,29 @@ acme_status acme_client_new(acme_client** out,
                               std::string("cannot read CA file ") +
                                   opts.ca_file);
         client->crypto = std::make_shared<acme::mbedtls_crypto>();
-        client->transport = make_transport(opts);
+        if (opts.transport != nullptr) {
+            acme_transport defaults_t = ACME_TRANSPORT_INIT;
+            acme_transport table = read_options(opts.transport, defaults_t);
+            require(table.send != nullptr, "transport->send is NULL");
+            client->transport =
+                std::make_unique<acme::capi::host_transport>(table);
+        } else {
+            client->transport = make_transport(opts);
+        }
+        if (opts.clock != nullptr) {
+            acme_clock defaults_c = ACME_CLOCK_INIT;
+            acme_clock table = read_options(opts.clock, defaults_c);
+            require(table.now_ms != nullptr && table.sleep_until_ms != nullptr,
+                    "clock->now_ms and clock->sleep_until_ms are needed");
+            client->host_time = std::make_unique<acme::capi::host_clock>(table);
+            client->clock = client->host_time.get();
+        }
         if (opts.log != nullptr)
             client->logger = std::make_unique<c_logger>(opts.log, opts.log_user,
                                                         opts.max_log_level);
 
         acme::services svc{client->transport.get(), client->crypto.get(),
-                           &client->clock, client->logger.get()};
+                           client->clock, client->logger.get()};
         client->core = std::make_unique<acme::client>(opts.directory_url, svc);
     });
     if (status != ACME_OK)
@@ -705,6 +724,24 @@ acme_status acme_file_storage_new(acme_storage** out, const char* root)
     return guarded(nullptr, [&] {
         auto storage = std::make_unique<acme_storage>();
         storage->store = std::make_unique<acme::file_storage>(root);
+        *out = storage.release();
+    });
+}
+
+acme_status acme_storage_new_callbacks(acme_storage** out,
+                                       const acme_storage_callbacks* callbacks)
+{
+    if (out == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    *out = nullptr;
+    return guarded(nullptr, [&] {
+        acme_storage_callbacks defaults = ACME_STORAGE_CALLBACKS_INIT;
+        acme_storage_callbacks table = read_options(callbacks, defaults);
+        require(table.get != nullptr && table.put != nullptr &&
+                    table.remove != nullptr && table.list != nullptr,
+                "storage callbacks: get, put, remove and list are needed");
+        auto storage = std::make_unique<acme_storage>();
+        storage->store = std::make_unique<acme::capi::host_storage>(table);
         *out = storage.release();
     });
 }

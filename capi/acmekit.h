@@ -123,6 +123,85 @@ typedef enum acme_log_level {
 typedef void (*acme_log_fn)(void* user, acme_log_level level,
                             const char* category, const char* message);
 
+/* ---- Host services ---------------------------------------------------- */
+
+/*
+ * A host that has its own HTTP stack, clock or flash store plugs it in
+ * through these tables. Each begins with its size (set by the _INIT macro)
+ * and ends with the user pointer passed back to every callback. Callbacks
+ * run on the thread that called the acmekit function, one at a time.
+ */
+
+typedef struct acme_http_header {
+    const char* name;
+    const char* value;
+} acme_http_header;
+
+/* One request. Everything in it is valid only during the callback. */
+typedef struct acme_http_request {
+    const char* method; /* "GET", "HEAD" or "POST" */
+    const char* url;    /* absolute https:// URL */
+    const acme_http_header* headers;
+    size_t header_count;
+    const char* body; /* body_length bytes, not NUL-terminated */
+    size_t body_length;
+} acme_http_request;
+
+/* The response a transport callback fills in with the calls below; valid
+   only during the callback. */
+typedef struct acme_http_response acme_http_response;
+
+ACME_API void acme_http_response_set_status(acme_http_response* response,
+                                            int status);
+/* ACME_E_BAD_RESPONSE past 256 headers of 8 KiB each. */
+ACME_API acme_status acme_http_response_add_header(acme_http_response* response,
+                                                   const char* name,
+                                                   size_t name_length,
+                                                   const char* value,
+                                                   size_t value_length);
+/* Appends to the body; ACME_E_BAD_RESPONSE once it passes 1 MiB. */
+ACME_API acme_status acme_http_response_append_body(
+    acme_http_response* response, const char* data, size_t length);
+/* A one-line reason for a failure the callback is about to return, such
+   as "connect to ca.example:443 timed out". */
+ACME_API void acme_http_response_set_error(acme_http_response* response,
+                                           const char* message);
+
+/*
+ * Sends one request and fills in the whole response; any HTTP status is a
+ * response (ACME_OK). Without a response at all, returns ACME_E_CONNECT,
+ * ACME_E_TLS_VERIFY, ACME_E_TLS or ACME_E_TIMEOUT. The callback must
+ * verify the server's TLS certificate: acmekit trusts what it returns.
+ */
+typedef acme_status (*acme_http_send_fn)(void* user,
+                                         const acme_http_request* request,
+                                         acme_http_response* response);
+
+typedef struct acme_transport {
+    size_t size; /* sizeof(acme_transport), set by _INIT */
+    acme_http_send_fn send;
+    void* user;
+} acme_transport;
+
+#define ACME_TRANSPORT_INIT                                                    \
+    {                                                                          \
+        sizeof(acme_transport), NULL, NULL                                     \
+    }
+
+/* Wall-clock time in milliseconds since the Unix epoch, and a wait until
+   such a time (polling between requests uses it). */
+typedef struct acme_clock {
+    size_t size; /* sizeof(acme_clock), set by _INIT */
+    int64_t (*now_ms)(void* user);
+    void (*sleep_until_ms)(void* user, int64_t when_ms);
+    void* user;
+} acme_clock;
+
+#define ACME_CLOCK_INIT                                                        \
+    {                                                                          \
+        sizeof(acme_clock), NULL, NULL, NULL                                   \
+    }
+
 /* ---- Client ----------------------------------------------------------- */
 
 typedef struct acme_client acme_client;
@@ -142,12 +221,18 @@ typedef struct acme_client_options {
     acme_log_fn log;
     void* log_user;
     acme_log_level max_log_level;
+    /* The host's HTTP stack instead of the built-in one (which a build
+       without cpp-httplib lacks); ca_file and the timeouts are then the
+       host's business. Copied; NULL: built-in. */
+    const acme_transport* transport;
+    /* The host's clock; copied; NULL: the system clock. */
+    const acme_clock* clock;
 } acme_client_options;
 
 #define ACME_CLIENT_OPTIONS_INIT                                               \
     {                                                                          \
         sizeof(acme_client_options), NULL, NULL, 0, 0, NULL, NULL,             \
-            ACME_LOG_INFO                                                      \
+            ACME_LOG_INFO, NULL, NULL                                          \
     }
 
 /*
@@ -308,6 +393,47 @@ typedef struct acme_storage acme_storage;
    Errors: ACME_E_INVALID_ARGUMENT, ACME_E_OUT_OF_MEMORY. */
 ACME_API acme_status acme_file_storage_new(acme_storage** out,
                                            const char* root);
+
+/* A value a storage get callback hands back, valid during the callback. */
+typedef struct acme_storage_value acme_storage_value;
+ACME_API acme_status acme_storage_value_set(acme_storage_value* value,
+                                            const char* data, size_t length);
+/* The names a list callback hands back, valid during the callback. */
+typedef struct acme_storage_names acme_storage_names;
+ACME_API acme_status acme_storage_names_add(acme_storage_names* names,
+                                            const char* name);
+
+/*
+ * A host's own store (flash, a configuration database). Names are paths
+ * such as "certificates/device.example.com/g7/fullchain.pem". put must be
+ * atomic: after a power cut a get returns the old value or the new one,
+ * never a mix. Each returns ACME_OK or a status such as ACME_E_IO.
+ */
+typedef struct acme_storage_callbacks {
+    size_t size; /* sizeof(acme_storage_callbacks), set by _INIT */
+    /* Hands the value to acme_storage_value_set(), or does not call it
+       when there is none (still ACME_OK). */
+    acme_status (*get)(void* user, const char* name, acme_storage_value* value);
+    /* secret: keys, to be readable by the device only. */
+    acme_status (*put)(void* user, const char* name, const char* data,
+                       size_t length, int secret);
+    /* Removing a value that is not there is ACME_OK. */
+    acme_status (*remove)(void* user, const char* name);
+    /* Every name directly under folder ("certificates" lists
+       "certificates/a.example", ...), through acme_storage_names_add(). */
+    acme_status (*list)(void* user, const char* folder,
+                        acme_storage_names* names);
+    void* user;
+} acme_storage_callbacks;
+
+#define ACME_STORAGE_CALLBACKS_INIT                                            \
+    {                                                                          \
+        sizeof(acme_storage_callbacks), NULL, NULL, NULL, NULL, NULL           \
+    }
+
+/* A storage over the host's callbacks (all four are needed); copied. */
+ACME_API acme_status acme_storage_new_callbacks(
+    acme_storage** out, const acme_storage_callbacks* callbacks);
 ACME_API void acme_storage_free(acme_storage* storage);
 
 /*

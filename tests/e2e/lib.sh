@@ -10,7 +10,8 @@
 # Debian packages, split so that callers install only what they use.
 # shellcheck disable=SC2034
 E2E_BUILD_PACKAGES=(meson ninja-build pkg-config gcc g++ libmbedtls-dev
-  libcpp-httplib-dev libboost-json1.81-dev libfmt-dev doctest-dev libssl-dev)
+  libcpp-httplib-dev libboost-json1.81-dev libfmt-dev doctest-dev libssl-dev
+  libcurl4-openssl-dev)
 # shellcheck disable=SC2034
 E2E_RUN_PACKAGES=(pebble openssl curl binutils coreutils knot knot-dnsutils)
 
