@@ -6,6 +6,7 @@
 #include <acmekit/adapters/mbedtls_crypto.hpp>
 #include <acmekit/client.hpp>
 #include <acmekit/dns.hpp>
+#include <acmekit/issuance.hpp>
 #include <acmekit/renew.hpp>
 #include <acmekit/stored.hpp>
 #ifdef ACMEKIT_WITH_HTTPLIB
@@ -48,6 +49,14 @@ struct acme_certificate {
 struct acme_storage {
     std::unique_ptr<acme::storage> store;
     std::vector<std::string> listed; // from acme_storage_list_certificates
+};
+
+struct acme_issuance {
+    acme_client* client;
+    std::unique_ptr<acme::issuance_driver> driver;
+    std::string name;
+    std::vector<acme::challenge_task> solve;
+    std::vector<acme::challenge_task> release;
 };
 
 struct acme_renewal {
@@ -479,6 +488,15 @@ std::uint64_t random_64()
 {
     std::random_device source;
     return (static_cast<std::uint64_t>(source()) << 32) ^ source();
+}
+
+const acme::challenge_task* task_at(const acme_issuance* issuance, int released,
+                                    size_t index)
+{
+    if (issuance == nullptr)
+        return nullptr;
+    const auto& list = released ? issuance->release : issuance->solve;
+    return index < list.size() ? &list[index] : nullptr;
 }
 
 } // namespace
@@ -927,6 +945,150 @@ acme_status acme_certificate_issue(acme_certificate** out, acme_client* client,
             wrap_certificate(*client, std::move(issued), request.names.front())
                 .release();
     });
+}
+
+acme_status acme_issuance_new(acme_issuance** out, acme_client* client,
+                              acme_storage* storage,
+                              const acme_issue_options* options)
+{
+    if (out == nullptr || client == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    *out = nullptr;
+    return guarded(client, [&] {
+        require_open(client);
+        acme_issue_options defaults = ACME_ISSUE_OPTIONS_INIT;
+        acme_issue_options opts = read_options(options, defaults);
+        acme::issue_request request = read_issue_request(opts);
+        int challenge = raw_value(opts.challenge);
+        require(challenge == ACME_CHALLENGE_HTTP_01 ||
+                    challenge == ACME_CHALLENGE_DNS_01,
+                "unknown challenge type");
+        std::string type =
+            challenge == ACME_CHALLENGE_DNS_01 ? "dns-01" : "http-01";
+
+        auto issuance = std::make_unique<acme_issuance>();
+        issuance->client = client;
+        issuance->name = request.names.front();
+        issuance->driver = std::make_unique<acme::issuance_driver>(
+            *client->core, std::move(request), std::vector<std::string>{type},
+            storage != nullptr ? storage->store.get() : nullptr);
+        *out = issuance.release();
+    });
+}
+
+acme_status acme_issuance_step(acme_issuance* issuance, acme_next* next,
+                               int64_t* when_ms)
+{
+    if (issuance == nullptr || next == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    *next = ACME_NEXT_FAILED;
+    return guarded(issuance->client, [&] {
+        acme::step_outcome outcome = issuance->driver->step();
+        issuance->solve = std::move(outcome.solve);
+        issuance->release = std::move(outcome.release);
+        if (when_ms != nullptr)
+            *when_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           outcome.when.time_since_epoch())
+                           .count();
+        switch (outcome.what) {
+        case acme::next_step::solve: *next = ACME_NEXT_SOLVE; break;
+        case acme::next_step::wait: *next = ACME_NEXT_WAIT; break;
+        case acme::next_step::done: *next = ACME_NEXT_DONE; break;
+        case acme::next_step::failed: throw *outcome.failure;
+        }
+    });
+}
+
+acme_status acme_issuance_challenges_presented(acme_issuance* issuance)
+{
+    if (issuance == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    return guarded(issuance->client,
+                   [&] { issuance->driver->challenges_presented(); });
+}
+
+size_t acme_issuance_challenge_count(const acme_issuance* issuance)
+{
+    return issuance == nullptr ? 0 : issuance->solve.size();
+}
+
+size_t acme_issuance_release_count(const acme_issuance* issuance)
+{
+    return issuance == nullptr ? 0 : issuance->release.size();
+}
+
+const char* acme_issuance_challenge_type(const acme_issuance* issuance,
+                                         int released, size_t index)
+{
+    const acme::challenge_task* task = task_at(issuance, released, index);
+    return task == nullptr ? nullptr : task->type.c_str();
+}
+
+const char* acme_issuance_challenge_identifier(const acme_issuance* issuance,
+                                               int released, size_t index)
+{
+    const acme::challenge_task* task = task_at(issuance, released, index);
+    return task == nullptr ? nullptr : task->identifier.c_str();
+}
+
+int acme_issuance_challenge_wildcard(const acme_issuance* issuance,
+                                     int released, size_t index)
+{
+    const acme::challenge_task* task = task_at(issuance, released, index);
+    return task != nullptr && task->wildcard ? 1 : 0;
+}
+
+const char* acme_issuance_challenge_token(const acme_issuance* issuance,
+                                          int released, size_t index)
+{
+    const acme::challenge_task* task = task_at(issuance, released, index);
+    return task == nullptr ? nullptr : task->token.c_str();
+}
+
+const char*
+acme_issuance_challenge_key_authorization(const acme_issuance* issuance,
+                                          int released, size_t index)
+{
+    const acme::challenge_task* task = task_at(issuance, released, index);
+    return task == nullptr ? nullptr : task->key_authorization.c_str();
+}
+
+const char* acme_issuance_challenge_dns_value(const acme_issuance* issuance,
+                                              int released, size_t index)
+{
+    const acme::challenge_task* task = task_at(issuance, released, index);
+    return task == nullptr || task->dns_value.empty() ? nullptr
+                                                      : task->dns_value.c_str();
+}
+
+const char* acme_issuance_order_url(const acme_issuance* issuance)
+{
+    return issuance == nullptr || issuance->driver->order_url().empty()
+               ? nullptr
+               : issuance->driver->order_url().c_str();
+}
+
+int acme_issuance_resumed(const acme_issuance* issuance)
+{
+    return issuance != nullptr && issuance->driver->resumed() ? 1 : 0;
+}
+
+acme_status acme_issuance_take(acme_certificate** out, acme_issuance* issuance)
+{
+    if (out == nullptr || issuance == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    *out = nullptr;
+    return guarded(issuance->client, [&] {
+        *out = wrap_certificate(*issuance->client,
+                                issuance->driver->take_certificate(),
+                                issuance->name)
+                   .release();
+    });
+}
+
+void acme_issuance_free(acme_issuance* issuance)
+{
+    delete issuance;
 }
 
 acme_status acme_certificate_renew(acme_certificate** out, acme_client* client,

@@ -692,6 +692,80 @@ ACME_API acme_status acme_certificate_load(acme_certificate** out,
                                            acme_storage* storage,
                                            const char* name);
 
+/* ---- Issuance step by step ------------------------------------------- */
+
+/*
+ * For firmware that runs its own event loop: acme_issuance_step() never
+ * sleeps. It makes the requests the current state needs (each blocks on
+ * the transport only) and says what to do next:
+ *
+ *   ACME_NEXT_SOLVE   present the challenges listed by the getters below
+ *                     (make them visible to the CA), then call
+ *                     acme_issuance_challenges_presented()
+ *   ACME_NEXT_WAIT    call acme_issuance_step() again at *when_ms or later
+ *                     (milliseconds since the Unix epoch)
+ *   ACME_NEXT_DONE    take the certificate with acme_issuance_take()
+ *   ACME_NEXT_FAILED  the status returned says why; withdraw every
+ *                     challenge presented
+ *
+ * After any step, the release getters list challenges whose validation
+ * is over: they may be withdrawn at once. The options' challenge and
+ * DNS/HTTP-01 publishing fields are not used: the host presents the
+ * challenges itself; options->challenge names the type it answers.
+ */
+typedef struct acme_issuance acme_issuance;
+
+typedef enum acme_next {
+    ACME_NEXT_SOLVE = 0,
+    ACME_NEXT_WAIT = 1,
+    ACME_NEXT_DONE = 2,
+    ACME_NEXT_FAILED = 3
+} acme_next;
+
+/* With storage (may be NULL), the order in flight is kept there, resumed
+   by a later issuance for the same names, and the certificate is stored
+   when done. The client and storage must outlive the issuance. */
+ACME_API acme_status acme_issuance_new(acme_issuance** out, acme_client* client,
+                                       acme_storage* storage,
+                                       const acme_issue_options* options);
+ACME_API acme_status acme_issuance_step(acme_issuance* issuance,
+                                        acme_next* next, int64_t* when_ms);
+ACME_API acme_status
+acme_issuance_challenges_presented(acme_issuance* issuance);
+
+/* The challenges of the last ACME_NEXT_SOLVE (or, for the release getters,
+   those whose validation is over), valid until the next step. The key
+   authorization is secret until presented: do not log it. */
+ACME_API size_t acme_issuance_challenge_count(const acme_issuance* issuance);
+ACME_API size_t acme_issuance_release_count(const acme_issuance* issuance);
+/* Which list: 0 the challenges to solve, 1 those released. */
+ACME_API const char* acme_issuance_challenge_type(const acme_issuance* issuance,
+                                                  int released, size_t index);
+ACME_API const char*
+acme_issuance_challenge_identifier(const acme_issuance* issuance, int released,
+                                   size_t index);
+ACME_API int acme_issuance_challenge_wildcard(const acme_issuance* issuance,
+                                              int released, size_t index);
+ACME_API const char*
+acme_issuance_challenge_token(const acme_issuance* issuance, int released,
+                              size_t index);
+ACME_API const char*
+acme_issuance_challenge_key_authorization(const acme_issuance* issuance,
+                                          int released, size_t index);
+/* For dns-01: the TXT value for _acme-challenge.<identifier>. */
+ACME_API const char*
+acme_issuance_challenge_dns_value(const acme_issuance* issuance, int released,
+                                  size_t index);
+
+/* The order's URL once placed or resumed, else NULL; 1 when resumed. */
+ACME_API const char* acme_issuance_order_url(const acme_issuance* issuance);
+ACME_API int acme_issuance_resumed(const acme_issuance* issuance);
+
+/* After ACME_NEXT_DONE: hands the certificate over (once). */
+ACME_API acme_status acme_issuance_take(acme_certificate** out,
+                                        acme_issuance* issuance);
+ACME_API void acme_issuance_free(acme_issuance* issuance);
+
 /* ---- Renewal ---------------------------------------------------------- */
 
 /* acme_certificate_renew() flags. */
