@@ -4,6 +4,7 @@
 #include "acmekit.h"
 
 #include <acmekit/adapters/mbedtls_crypto.hpp>
+#include <acmekit/adapters/webroot_solver.hpp>
 #include <acmekit/client.hpp>
 #include <acmekit/dns.hpp>
 #include <acmekit/issuance.hpp>
@@ -327,6 +328,9 @@ make_http01_solver(const acme_issue_options& opts)
                 withdraw(user, t.identifier.c_str(), t.token.c_str());
             });
     }
+    if (opts.http01_webroot != nullptr)
+        return std::make_unique<acme::webroot_solver>(acme::webroot_options{
+            opts.http01_webroot, opts.http01_keep_files != 0});
 #ifdef ACMEKIT_WITH_HTTPLIB
     acme::http01_responder_options responder;
     if (opts.http01_address != nullptr)
@@ -341,7 +345,8 @@ make_http01_solver(const acme_issue_options& opts)
 #else
     throw acme::error(acme::status::unsupported,
                       "built without the HTTP-01 responder: pass "
-                      "http01_publish and http01_withdraw");
+                      "http01_webroot, or http01_publish and "
+                      "http01_withdraw");
 #endif
 }
 

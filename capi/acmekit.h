@@ -554,8 +554,9 @@ typedef struct acme_issue_options {
     const char* const* names; /* DNS names; the first becomes the CN */
     size_t name_count;
     acme_key_type certificate_key_type;
-    /* Built-in HTTP-01 responder, used when http01_publish is NULL. */
-    const char* http01_address; /* NULL: "0.0.0.0" */
+    /* Built-in HTTP-01 responder, used when http01_publish and
+       http01_webroot are NULL. */
+    const char* http01_address; /* NULL: every IPv6 and IPv4 address */
     int http01_port;            /* 0: 80 */
     /* The host's own HTTP-01 publishing; both or neither. */
     acme_http01_publish_fn http01_publish;
@@ -605,6 +606,13 @@ typedef struct acme_issue_options {
     /* Prefer the chain whose top certificate's issuer has this common
        name, among the chains the CA offers; NULL: the CA's default. */
     const char* preferred_chain;
+
+    /* HTTP-01 through the device's own web server: the token file goes
+       into <http01_webroot>/.well-known/acme-challenge/ and is removed
+       after validation, also on failure, unless http01_keep_files is set.
+       Used instead of the built-in responder when not NULL. */
+    const char* http01_webroot;
+    int http01_keep_files;
 } acme_issue_options;
 
 #define ACME_ISSUE_OPTIONS_INIT                                                \
@@ -612,7 +620,7 @@ typedef struct acme_issue_options {
         sizeof(acme_issue_options), NULL, 0, ACME_KEY_EC_P256, NULL, 0, NULL,  \
             NULL, NULL, NULL, NULL, ACME_CHALLENGE_HTTP_01, NULL, NULL, NULL,  \
             NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL,     \
-            NULL, 0, NULL, 0, NULL                                             \
+            NULL, 0, NULL, 0, NULL, NULL, 0                                    \
     }
 
 /*

@@ -56,6 +56,8 @@ struct cli_options {
     const char* profile;
     int profile_required;
     const char* preferred_chain;
+    const char* webroot; /* HTTP-01 through an existing web server */
+    int keep_challenge_files;
     acme_key_type key_type;
     acme_key_type account_key_type;
     const char* directory;
@@ -192,8 +194,12 @@ static void usage(FILE* to)
           "  --email ADDR         contact address for the account\n"
           "  --domain NAME        a name for the certificate; repeatable\n"
           "  --agree-tos          agree to the CA's terms of service\n"
-          "  --http-address ADDR  where to answer HTTP-01 (default "
-          "0.0.0.0)\n"
+          "  --http-bind ADDR     where to answer HTTP-01 (default: every "
+          "IPv6 and IPv4\n"
+          "                       address; also --http-address)\n"
+          "  --webroot DIR        HTTP-01 through the web server serving "
+          "DIR instead\n"
+          "  --keep-challenge-files  leave the token files in DIR\n"
           "  --http-port PORT     port the CA validates on (default 80)\n"
           "  --out DIR            where the account and certificates are "
           "kept\n"
@@ -369,6 +375,9 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
         {"profile", required_argument, NULL, 'L'},
         {"profile-required", no_argument, NULL, 'M'},
         {"preferred-chain", required_argument, NULL, 'G'},
+        {"webroot", required_argument, NULL, 'W'},
+        {"keep-challenge-files", no_argument, NULL, 'X'},
+        {"http-bind", required_argument, NULL, 'a'},
         {NULL, 0, NULL, 0},
     };
     int c, seconds;
@@ -403,6 +412,8 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
         case 'L': opts->profile = optarg; break;
         case 'M': opts->profile_required = 1; break;
         case 'G': opts->preferred_chain = optarg; break;
+        case 'W': opts->webroot = optarg; break;
+        case 'X': opts->keep_challenge_files = 1; break;
         case 'r':
             if (parse_reason(optarg, &opts->reason) != 0)
                 return -1;
@@ -1090,6 +1101,8 @@ static int issue(acme_client* client, acme_storage* storage,
     issue.profile = opts->profile;
     issue.profile_required = opts->profile_required;
     issue.preferred_chain = opts->preferred_chain;
+    issue.http01_webroot = opts->webroot;
+    issue.http01_keep_files = opts->keep_challenge_files;
     if (opts->dns01)
         set_dns_options(&issue, opts, tsig_secret);
 

@@ -62,8 +62,14 @@ http01_responder::http01_responder(http01_responder_options options)
     // succeed on a port another program listens on and split the CA's
     // requests between the two. SO_REUSEADDR alone only skips TIME_WAIT.
     state_->server.set_socket_options([](socket_t sock) {
-        int yes = 1;
+        int yes = 1, no = 0, domain = 0;
+        socklen_t size = sizeof domain;
         setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        // An IPv6 socket on "::" takes IPv4 too, whatever the system's
+        // default (net.ipv6.bindv6only) says.
+        if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &size) == 0 &&
+            domain == AF_INET6)
+            setsockopt(sock, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof no);
     });
     state_->server.Get(
         challenge_path,
@@ -82,12 +88,26 @@ void http01_responder::start()
         return;
 
     const auto& opts = state_->options;
+    std::string address = opts.address.empty() ? "::" : opts.address;
     errno = 0;
-    if (!state_->server.bind_to_port(opts.address, opts.port)) {
-        int reason = errno;
+    bool bound = state_->server.bind_to_port(address, opts.port);
+    int reason = errno;
+
+    // A system without IPv6 still answers on every IPv4 address.
+    if (!bound && opts.address.empty() &&
+        (reason == EAFNOSUPPORT || reason == EADDRNOTAVAIL)) {
+        address = "0.0.0.0";
+        errno = 0;
+        bound = state_->server.bind_to_port(address, opts.port);
+        reason = errno;
+    }
+    if (!bound) {
+        bool v6 = address.find(':') != std::string::npos;
         throw error(status::io_error,
-                    fmt::format("HTTP-01 responder cannot listen on {}:{}: {}",
-                                opts.address, opts.port,
+                    fmt::format("HTTP-01 responder cannot listen on {}{}{}:{}: "
+                                "{}",
+                                v6 ? "[" : "", address, v6 ? "]" : "",
+                                opts.port,
                                 reason != 0 ? std::strerror(reason)
                                             : "address not usable"));
     }

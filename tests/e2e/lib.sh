@@ -13,7 +13,8 @@ E2E_BUILD_PACKAGES=(meson ninja-build pkg-config gcc g++ libmbedtls-dev
   libcpp-httplib-dev libboost-json1.81-dev libfmt-dev doctest-dev libssl-dev
   libcurl4-openssl-dev)
 # shellcheck disable=SC2034
-E2E_RUN_PACKAGES=(pebble openssl curl binutils coreutils knot knot-dnsutils)
+E2E_RUN_PACKAGES=(pebble openssl curl binutils coreutils knot knot-dnsutils
+  lighttpd)
 
 # Seconds that Pebble may take to answer its directory after the start.
 : "${E2E_START_TIMEOUT:=20}"
@@ -255,9 +256,11 @@ e2e_pebble_ports() {
 
 # Starts the fake DNS server. Its own challenge servers stay off: the
 # client under test answers HTTP-01 itself. No AAAA answers, so that
-# Pebble's validator dials 127.0.0.1, where the client listens.
+# Pebble's validator dials 127.0.0.1, where the client listens;
+# E2E_DNS_IPV4 and E2E_DNS_IPV6 change the A and AAAA answers.
 e2e_start_challtestsrv() {
-  pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 '' \
+  pebble-challtestsrv -defaultIPv4 "${E2E_DNS_IPV4-127.0.0.1}" \
+    -defaultIPv6 "${E2E_DNS_IPV6-}" \
     -dns01 "127.0.0.1:$PEBBLE_DNS_PORT" -http01 '' -https01 '' \
     -tlsalpn01 '' -management "127.0.0.1:$PEBBLE_CHALLTESTSRV_PORT" \
     </dev/null >>"$PEBBLE_WORKDIR/challtestsrv.log" 2>&1 &

@@ -106,3 +106,33 @@ TEST_CASE("a port in use is a clear error")
               std::string::npos);
     }
 }
+
+TEST_CASE("by default the responder answers on IPv6 and IPv4 at once")
+{
+    int port = free_port();
+    http01_responder responder({"", port});
+    responder.present(task("both"));
+    for (const char* host : {"127.0.0.1", "::1"}) {
+        CAPTURE(host);
+        httplib::Client http(host, port);
+        auto r = http.Get("/.well-known/acme-challenge/both");
+        REQUIRE(r);
+        CHECK(r->status == 200);
+        CHECK(r->body == "both.thumbprint");
+    }
+}
+
+TEST_CASE("bound to ::1 the responder does not answer on IPv4")
+{
+    int port = free_port();
+    http01_responder responder({"::1", port});
+    responder.present(task("six"));
+    httplib::Client v6("::1", port);
+    auto r = v6.Get("/.well-known/acme-challenge/six");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+
+    httplib::Client v4("127.0.0.1", port);
+    v4.set_connection_timeout(std::chrono::seconds(2));
+    CHECK_FALSE(v4.Get("/.well-known/acme-challenge/six"));
+}

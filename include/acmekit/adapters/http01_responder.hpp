@@ -11,8 +11,10 @@
 namespace acme {
 
 struct http01_responder_options {
-    /// Address to listen on: "0.0.0.0", "::", "127.0.0.1", "::1"...
-    std::string address = "0.0.0.0";
+    /// Address to listen on: "127.0.0.1", "::1", "0.0.0.0" (IPv4 only),
+    /// "::" or empty (every IPv6 and IPv4 address on one socket; IPv4
+    /// alone where the system has no IPv6).
+    std::string address;
     int port = 80;
 };
 
