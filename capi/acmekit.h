@@ -18,6 +18,15 @@
  *   it fails (acme_client_new() is the one exception, see there).
  * - Option structs begin with their size: initialise them with the _INIT
  *   macro so that a newer library can tell which fields a caller knows.
+ *   The library copies what it needs from them during the call.
+ * - Strings and objects a getter returns belong to the object they were
+ *   read from and stay valid until it is freed (or, where the getter
+ *   says so, until the next call on it); the caller never frees them.
+ *   Memory the caller must free comes with its own _free function.
+ * - Secrets the library hands out (acme_key_export_pem()) are freed with
+ *   acme_secret_free(), which wipes them first.
+ * - Status codes only grow: a new release adds codes, never renumbers
+ *   them; acme_strerror() names each one.
  */
 #ifndef ACMEKIT_H
 #define ACMEKIT_H
