@@ -16,6 +16,8 @@ e2e_begin webroot
 E2E_CLI=$(e2e_cli_path "${1:-}")
 command -v lighttpd >/dev/null || e2e_ensure_packages lighttpd
 name=device.example.com
+# Every order validates afresh, so that each run writes a token file.
+export PEBBLE_AUTHZREUSE=0
 pebble_start "$E2E_TMP/pebble"
 
 # lighttpd on the port Pebble validates on, serving www/.
