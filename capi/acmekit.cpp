@@ -798,6 +798,16 @@ acme_status acme_account_open(acme_client* client, acme_storage* storage,
     });
 }
 
+acme_status acme_account_forget(acme_client* client, acme_storage* storage)
+{
+    if (client == nullptr || storage == nullptr)
+        return ACME_E_INVALID_ARGUMENT;
+    return guarded(client, [&] {
+        require_open(client);
+        acme::forget_account(*client->core, *storage->store);
+    });
+}
+
 int acme_client_account_created(const acme_client* client)
 {
     return client != nullptr && client->account_created ? 1 : 0;

@@ -462,6 +462,12 @@ ACME_API acme_status acme_account_open(acme_client* client,
                                        acme_key_type key_type,
                                        const acme_account_options* options);
 
+/* Forgets the account stored for the client's CA, for example after
+   acme_account_deactivate(), so that the next acme_account_open()
+   registers a new one. */
+ACME_API acme_status acme_account_forget(acme_client* client,
+                                         acme_storage* storage);
+
 /* 1 when the last acme_account_open() registered a new account, else 0. */
 ACME_API int acme_client_account_created(const acme_client* client);
 

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -177,7 +178,8 @@ static void usage(FILE* to)
 {
     fputs("usage: acmekit-cli issue|renew [--force] --directory URL "
           "[--ca-file PEM]\n"
-          "       acmekit-cli status --out DIR [--directory URL]\n"
+          "       acmekit-cli status --out DIR [--directory URL "
+          "[--ca-file PEM]]\n"
           "       acmekit-cli account register|show|update|rollover|"
           "deactivate ...\n"
           "       acmekit-cli revoke --directory URL --out DIR [--cert PEM] "
@@ -216,6 +218,13 @@ static void usage(FILE* to)
           "  --profile-required   fail when the CA lacks it\n"
           "  --preferred-chain CN prefer the chain whose top issuer is CN\n"
           "  --verbose            print the library's diagnostics\n"
+          "\n"
+          "  --eab-kid KID        external account binding key id (with "
+          "--eab-hmac-file F)\n"
+          "  --force              renew: renew even when not due\n"
+          "  --with-certificate-key  revoke: sign with the certificate's "
+          "key (DIR's own,\n"
+          "                       or --cert-key FILE)\n"
           "\n"
           "  --challenge TYPE     http-01 (default) or dns-01\n"
           "  --dns hook:PATH      DNS-01 records by running PATH "
@@ -841,36 +850,88 @@ static int ensure_link(const char* dir, const char* name, const char* target)
 }
 
 /*
- * The web server reads DIR/certificate.key and DIR/fullchain.pem. Both are
- * links through DIR/current into the storage's generation folder, so one
- * atomic rename of "current" switches key and chain together.
+ * Each certificate has fixed paths for a web server:
+ * DIR/live/<name>/fullchain.pem and certificate.key, where live/<name> is
+ * a link to the storage's generation folder, so one atomic rename
+ * switches key and chain together. DIR/certificate.key and
+ * DIR/fullchain.pem are the same through DIR/current, for the
+ * certificate issued last: the common case of one certificate per
+ * device.
  */
+static int link_live(const char* dir, const char* folder)
+{
+    const char* name = folder + strlen("certificates/");
+    const char* slash = strchr(name, '/');
+    char segment[300], target[600];
+    char* live = join_path(dir, "live");
+    int result = -1;
+
+    if (strncmp(folder, "certificates/", 13) != 0 || !slash ||
+        (size_t)(slash - name) >= sizeof segment || !live) {
+        fail("unexpected storage folder %s", folder);
+        free(live);
+        return -1;
+    }
+    snprintf(segment, sizeof segment, "%.*s", (int)(slash - name), name);
+    snprintf(target, sizeof target, "../%s", folder);
+    if (mkdir(live, 0700) != 0 && errno != EEXIST)
+        fail("cannot create %s: %s", live, strerror(errno));
+    else if (replace_link(live, segment, target) == 0 && sync_dir(live) == 0)
+        result = 0;
+    free(live);
+    return result;
+}
+
 static int link_certificate(const char* dir, const char* folder)
 {
-    if (replace_link(dir, "current", folder) != 0 ||
+    if (link_live(dir, folder) != 0 ||
+        replace_link(dir, "current", folder) != 0 ||
         ensure_link(dir, "certificate.key", "current/certificate.key") != 0 ||
         ensure_link(dir, "fullchain.pem", "current/fullchain.pem") != 0)
         return -1;
     return sync_dir(dir);
 }
 
-/* Points the links at the stored certificate, if there is one: a run cut
-   short between storing and linking leaves them one generation behind. */
+/* Whether DIR/current points into the same certificate's folder as
+   folder ("certificates/<name>/gN"). */
+static int current_is_same_certificate(const char* dir, const char* folder)
+{
+    char* path = join_path(dir, "current");
+    char target[600];
+    ssize_t length = path ? readlink(path, target, sizeof target - 1) : -1;
+    const char* last = strrchr(folder, '/');
+    free(path);
+    if (length < 0 || !last)
+        return 0;
+    target[length] = '\0';
+    return strncmp(target, folder, (size_t)(last - folder) + 1) == 0;
+}
+
+/*
+ * A run cut short between storing and linking leaves the links one
+ * generation behind: they are brought up to date for this certificate
+ * only, so that renewing several certificates in one DIR never moves
+ * DIR/current from one to another.
+ */
 static int relink_stored(acme_client* client, acme_storage* storage,
                          const struct cli_options* opts)
 {
     acme_certificate* stored = NULL;
     acme_status status =
         acme_certificate_load(&stored, client, storage, opts->domains[0]);
+    const char* folder;
     int result = 0;
 
     if (status != ACME_OK) {
         fail_client(client, status);
         return -1;
     }
-    if (stored)
-        result =
-            link_certificate(opts->out_dir, acme_certificate_folder(stored));
+    if (!stored)
+        return 0;
+    folder = acme_certificate_folder(stored);
+    result = link_live(opts->out_dir, folder);
+    if (result == 0 && current_is_same_certificate(opts->out_dir, folder))
+        result = link_certificate(opts->out_dir, folder);
     acme_certificate_free(stored);
     return result;
 }
@@ -988,6 +1049,7 @@ static int run_status(acme_client* client, acme_storage* storage)
     size_t count = 0, i, n;
     acme_status status = acme_storage_list_certificates(storage, &count);
     char a[32], b[32], text[512];
+    int result = 0;
 
     if (status != ACME_OK) {
         fail("cannot list the stored certificates: %s", acme_strerror(status));
@@ -995,16 +1057,18 @@ static int run_status(acme_client* client, acme_storage* storage)
     }
     if (count == 0)
         printf("no certificate stored\n");
+    /* One certificate that cannot be read is reported and the others are
+       still listed. */
     for (i = 0; i < count; ++i) {
         const char* name = acme_storage_certificate_name(storage, i);
         acme_renewal* renewal = NULL;
         status = acme_renewal_check(&renewal, client, storage, name);
         if (status != ACME_OK) {
-            if (client)
-                fail_client(client, status);
-            else
-                fail("%s: %s", name, acme_strerror(status));
-            return -1;
+            fail("%s: %s", safe(name, text, sizeof text),
+                 client ? acme_client_last_error(client)
+                        : acme_strerror(status));
+            result = -1;
+            continue;
         }
         printf("certificate %s\n", safe(name, text, sizeof text));
         printf("names      ");
@@ -1027,7 +1091,7 @@ static int run_status(acme_client* client, acme_storage* storage)
             printf("failures   %d\n", acme_renewal_failures(renewal));
         acme_renewal_free(renewal);
     }
-    return 0;
+    return result;
 }
 
 /* --cert-key FILE: the key to certify, read from PEM. NULL on failure. */
@@ -1080,11 +1144,15 @@ static int issue(acme_client* client, acme_storage* storage,
     if (!opts->csr_file && relink_stored(client, storage, opts) != 0)
         goto out;
 
-    step("directory", opts->directory);
-    status = acme_client_fetch_directory(client);
-    if (status != ACME_OK) {
-        fail_client(client, status);
-        goto out;
+    /* renew asks the CA nothing it does not need: with the account
+       stored and nothing due, a CA that is down costs no error. */
+    if (opts->command == COMMAND_ISSUE || opts->force) {
+        step("directory", opts->directory);
+        status = acme_client_fetch_directory(client);
+        if (status != ACME_OK) {
+            fail_client(client, status);
+            goto out;
+        }
     }
     if (open_account(client, storage, opts, 1) != 0)
         goto out;
@@ -1184,7 +1252,11 @@ static int run_account(acme_client* client, acme_storage* storage,
         contacts[0] = contact;
         status = acme_account_update(client, contacts, opts->email ? 1 : 0);
     } else if (strcmp(opts->action, "deactivate") == 0) {
+        /* A deactivated account is useless: it is forgotten, so that
+           the next register or issue makes a new one. */
         status = acme_account_deactivate(client);
+        if (status == ACME_OK)
+            status = acme_account_forget(client, storage);
     } else if (strcmp(opts->action, "rollover") == 0) {
         /* The new key is stored before the CA hears of it, and replaces
            the old one only once the CA took it. */
@@ -1234,7 +1306,10 @@ static int run_revoke(acme_client* client, acme_storage* storage,
         goto out;
     }
     if (opts->with_cert_key) {
-        char* key_path = join_path(opts->out_dir, "certificate.key");
+        /* The key that belongs to --cert: --cert-key, or DIR's own. */
+        char* key_path = opts->cert_key_file
+                             ? strdup(opts->cert_key_file)
+                             : join_path(opts->out_dir, "certificate.key");
         key = key_path ? load_key_file(client, key_path) : NULL;
         free(key_path);
         if (!key)
@@ -1256,6 +1331,27 @@ out:
     free(default_cert);
     acme_key_free(key);
     return result;
+}
+
+/*
+ * One run at a time per DIR: two renewals writing the same certificate
+ * would interleave their generations. The lock is on the folder itself
+ * (no lock file is left) and lasts until the process ends, however it
+ * ends; a second run fails at once rather than waiting.
+ */
+static int lock_out_dir(const char* dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        fail("cannot open %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        fail("%s is in use by another acmekit-cli run", dir);
+        close(fd);
+        return -1;
+    }
+    return fd; /* kept open: closing it would release the lock */
 }
 
 /*
@@ -1288,7 +1384,14 @@ int main(int argc, char** argv)
     result = parse_args(argc, argv, &opts);
     if (result != 0)
         return result > 0 ? 0 : 2;
+    /* status only reads: a folder that is not there holds nothing. */
+    if (opts.command == COMMAND_STATUS && access(opts.out_dir, F_OK) != 0) {
+        printf("no certificate stored\n");
+        return 0;
+    }
     if (prepare_out_dir(opts.out_dir) != 0)
+        return 1;
+    if (opts.command != COMMAND_STATUS && lock_out_dir(opts.out_dir) < 0)
         return 1;
 
     client_opts.directory_url = opts.directory;

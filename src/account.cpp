@@ -213,6 +213,13 @@ void client::revoke_certificate(const std::string& certificate_pem,
 
     std::vector<certificate_info> chain =
         session_->svc.keys->parse_chain(certificate_pem);
+    // Section 7.6: only the certificate's own key may sign for it; a
+    // mismatch is told here rather than by the CA's "unauthorized".
+    if (certificate_key != nullptr &&
+        session_->svc.keys->jwk(*certificate_key) != chain.front().key)
+        throw error(status::invalid_argument,
+                    "revokeCert: the key given is not the certificate's "
+                    "own key");
     boost::json::object payload{
         {"certificate", detail::base64url_encode(chain.front().der)}};
     if (reason)

@@ -95,23 +95,41 @@ std::string common_name(const std::string& dn)
     return {};
 }
 
-// A failure the stored order cannot survive: resuming it again would fail
-// the same way, so the next attempt places a new one.
-bool order_is_spent(status code)
+// Failures worth trying the same stored order again for: the CA or the
+// network is down for now. Anything else (a refused key, a chain that
+// does not fit, a failed validation) would fail the same way next time,
+// so the order is forgotten and the next attempt places a new one.
+bool transient(status code)
 {
-    return code == status::order_invalid ||
-           code == status::authorization_invalid;
+    switch (code) {
+    case status::connect_failed:
+    case status::tls_verify_failed:
+    case status::tls_failed:
+    case status::timeout:
+    case status::nonce_retries_exhausted:
+    case status::cancelled:
+    case status::io_error:
+    case status::out_of_memory:
+    case status::server_rate_limited:
+    case status::server_internal: return true;
+    default: return false;
+    }
 }
 
 // Errors that say the stored order cannot be resumed at all (gone,
-// refused, not an order), as opposed to the CA being unreachable now.
+// refused, not an order), as opposed to the CA being unreachable or
+// overloaded now (5xx, rate limits), when the order is kept.
 bool order_is_unusable(const error& failure)
 {
-    status code = failure.code();
-    return code == status::http_error || code == status::bad_response ||
-           static_cast<int>(code) >= 100;
+    if (transient(failure.code()))
+        return false;
+    const auto& problem = failure.server_problem();
+    int http = problem ? problem->http_status : 0;
+    if (failure.code() == status::http_error &&
+        std::string(failure.what()).find("HTTP 5") != std::string::npos)
+        return false;
+    return http < 500;
 }
-
 } // namespace
 
 class issuance_driver::impl {
@@ -336,13 +354,42 @@ bool issuance_driver::impl::resume()
         return false;
     }
 
-    // From finalize on, the CA certifies the key stored before it.
-    if (std::optional<secret_bytes> stored =
-            detail::load_order_key(*store_, name);
-        stored && request_.csr.empty()) {
-        key_ = keys().load_key_pem(stored->view());
-        certified_key_ = keys().jwk(*key_);
-        key_from_store_ = true;
+    // From finalize on, the CA certifies the key stored before it. A
+    // processing or valid order without that key was finished and stored
+    // already (the key goes first when the order is forgotten), or was
+    // made for a CSR, or for another key than the caller now gives: a new
+    // order is placed for those.
+    std::optional<secret_bytes> stored = detail::load_order_key(*store_, name);
+    bool finalized = order_.status == order_status::processing ||
+                     order_.status == order_status::valid;
+    if (stored) {
+        std::unique_ptr<private_key> stored_key;
+        try {
+            stored_key = keys().load_key_pem(stored->view());
+        } catch (const error&) {
+        }
+        bool fits = stored_key != nullptr &&
+                    (request_.existing_key_pem.empty() ||
+                     keys().jwk(*stored_key) == certified_key_) &&
+                    request_.csr.empty();
+        if (fits) {
+            key_ = std::move(stored_key);
+            certified_key_ = keys().jwk(*key_);
+            key_from_store_ = true;
+        } else if (finalized) {
+            detail::clear_order_state(*store_, name);
+            return false;
+        }
+    } else if (finalized && request_.csr.empty()) {
+        detail::clear_order_state(*store_, name);
+        return false;
+    }
+    if (detail::jwk_thumbprint(keys(), certified_key_) ==
+        client_.account_thumbprint()) {
+        detail::clear_order_state(*store_, name);
+        throw error(status::invalid_argument,
+                    "the stored order's key is the account key: the order "
+                    "is dropped");
     }
     resumed_ = true;
     order_url_ = order_.url;
@@ -614,10 +661,17 @@ std::string issuance_driver::impl::pick_chain(certificate_chain chain)
     };
     if (top_issuer(chain.pem) == request_.preferred_chain)
         return std::move(chain.pem);
+    // An alternate that cannot be fetched, does not parse or is not for
+    // this certificate is skipped: the default chain is always there.
     for (const std::string& url : chain.alternates) {
-        std::string alternate = client_.download_certificate(url);
-        if (top_issuer(alternate) == request_.preferred_chain)
+        try {
+            std::string alternate = client_.download_certificate(url);
+            if (top_issuer(alternate) != request_.preferred_chain)
+                continue;
+            check_chain(alternate);
             return alternate;
+        } catch (const error&) {
+        }
     }
     return std::move(chain.pem);
 }
@@ -756,7 +810,8 @@ step_outcome issuance_driver::impl::step()
     }
 
     phase_ = phase::failed;
-    if (store_ != nullptr && order_is_spent(failure_->code()))
+    if (store_ != nullptr && !order_url_.empty() &&
+        !transient(failure_->code()))
         detail::clear_order_state(*store_, request_.names.front());
     step_outcome outcome;
     outcome.what = next_step::failed;

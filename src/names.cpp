@@ -61,6 +61,12 @@ void validate_dns_name(const std::string& name)
             break;
         rest.remove_prefix(dot + 1);
     }
+
+    // No top-level domain is all digits (RFC 3696 section 2): such a name
+    // is an IPv4 address, which needs an IP identifier (RFC 8738).
+    if (rest.find_first_not_of("0123456789") == std::string_view::npos)
+        refuse(name, "an IP address, not a DNS name (IP identifiers are not "
+                     "supported)");
 }
 
 } // namespace acme

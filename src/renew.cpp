@@ -1,6 +1,7 @@
 #include <acmekit/renew.hpp>
 #include <acmekit/stored.hpp>
 
+#include "detail/base64url.hpp"
 #include "detail/session.hpp"
 
 #include <boost/json.hpp>
@@ -129,10 +130,10 @@ polled<renewal_window> client::fetch_renewal_info(const std::string& ari_id)
 renewal_state load_renewal_state(storage& store, const std::string& name)
 {
     renewal_state state;
-    std::optional<secret_bytes> stored = store.get(renewal_path(name));
-    if (!stored)
-        return state;
     try {
+        std::optional<secret_bytes> stored = store.get(renewal_path(name));
+        if (!stored)
+            return state;
         boost::json::value parsed = boost::json::parse(stored->view());
         const boost::json::object& obj = parsed.as_object();
         state.profile = get_text(obj, "profile");
@@ -145,6 +146,7 @@ renewal_state load_renewal_state(storage& store, const std::string& name)
             std::clamp<std::int64_t>(get_int(obj, "failures"), 0, 1000));
         state.retry_at = get_int(obj, "retry_at");
         state.last_error = get_text(obj, "last_error");
+        state.serial = get_text(obj, "serial");
     } catch (const std::exception&) {
         return renewal_state{};
     }
@@ -164,6 +166,7 @@ void save_renewal_state(storage& store, const std::string& name,
         {"failures", state.failures},
         {"retry_at", state.retry_at},
         {"last_error", state.last_error},
+        {"serial", state.serial},
     };
     std::string text = boost::json::serialize(obj);
     store.put(renewal_path(name),
@@ -183,8 +186,19 @@ renewal_plan decide(client* acme_client, crypto& keys, clock& time,
     renewal_plan plan;
     plan.state = load_renewal_state(store, name);
 
-    std::optional<stored_certificate> stored =
-        load_certificate(store, keys, name);
+    // A stored pair that cannot be used is reported, and renewing it is
+    // due: a damaged generation must never stop the next one.
+    std::optional<stored_certificate> stored;
+    try {
+        stored = load_certificate(store, keys, name);
+    } catch (const error& failure) {
+        plan.due = true;
+        plan.renew_at = now;
+        plan.next_check = now;
+        plan.reason = fmt::format("the stored certificate is unusable: {}",
+                                  failure.what());
+        return plan;
+    }
     if (!stored) {
         plan.due = true;
         plan.renew_at = now;
@@ -195,14 +209,42 @@ renewal_plan decide(client* acme_client, crypto& keys, clock& time,
     plan.stored = true;
     plan.leaf = keys.parse_chain(stored->chain_pem).front();
 
+    // What is remembered belongs to one certificate; a new one starts
+    // afresh, whoever stored it. Times from a clock that was once far
+    // ahead are pulled back, so that they cannot hold a renewal off.
+    std::string serial = detail::base64url_encode(plan.leaf.serial);
+    if (plan.state.serial != serial) {
+        std::string profile = plan.state.profile;
+        plan.state = renewal_state{};
+        plan.state.profile = profile;
+        plan.state.serial = serial;
+    }
+    renewal_state& kept = plan.state;
+    kept.retry_at =
+        std::min(kept.retry_at, now + renewal_backoff(kept.failures).count());
+    if (kept.next_check > now + max_ari_recheck.count())
+        kept.next_check = now;
+    if (kept.chosen_time > plan.leaf.not_after)
+        kept.chosen_time = 0;
+
     renewal_state before = plan.state;
+    before.serial.clear(); // so that a first check stores the state
     if (acme_client != nullptr) {
-        const directory& dir = acme_client->get_directory();
-        if (!dir.renewal_info.empty() &&
-            !plan.leaf.authority_key_id.empty()) {
-            plan.ari_id = ari_certificate_id(plan.leaf);
-            consult_ari(*acme_client, plan, random, now);
+        // An unreachable CA leaves the decision to what is stored: a
+        // certificate that is not due stays not due, offline or not.
+        try {
+            const directory& dir = acme_client->get_directory();
+            if (!dir.renewal_info.empty() &&
+                !plan.leaf.authority_key_id.empty()) {
+                plan.ari_id = ari_certificate_id(plan.leaf);
+                consult_ari(*acme_client, plan, random, now);
+            }
+        } catch (const error& failure) {
+            plan.reason = fmt::format("CA unreachable ({}); ", failure.what());
         }
+        // A window the CA moved past the certificate's end is not kept.
+        if (plan.state.chosen_time > plan.leaf.not_after)
+            plan.state.chosen_time = 0;
     }
 
     const renewal_state& state = plan.state;
@@ -231,7 +273,8 @@ renewal_plan decide(client* acme_client, crypto& keys, clock& time,
                                   state.failures, state.last_error);
     }
 
-    if (state.next_check != before.next_check ||
+    if (state.serial != before.serial ||
+        state.next_check != before.next_check ||
         state.chosen_time != before.chosen_time ||
         state.window.start != before.window.start ||
         state.window.end != before.window.end)
@@ -299,8 +342,13 @@ std::vector<std::string> stored_certificate_names(storage& store)
         std::string segment = folder.substr(folder.rfind('/') + 1);
         if (segment.rfind("_.", 0) == 0)
             segment = "*." + segment.substr(2);
-        if (store.get(folder + "/current"))
-            names.push_back(segment);
+        // A stray file or a broken folder is skipped, not fatal: one bad
+        // entry must not hide every other certificate.
+        try {
+            if (store.get(folder + "/current"))
+                names.push_back(segment);
+        } catch (const error&) {
+        }
     }
     return names;
 }

@@ -14,7 +14,7 @@ namespace acme {
 
 namespace {
 
-constexpr std::size_t max_folder_segment = 200;
+constexpr std::size_t max_folder_segment = 240;
 constexpr std::uint32_t max_generation = 999999999;
 
 // Keeps letters, digits, '.', '-' and '_'; anything else becomes '_', so
@@ -29,8 +29,18 @@ std::string storage_segment(std::string_view text)
     }
     while (!segment.empty() && segment.front() == '.')
         segment.front() = '_';
-    if (segment.size() > max_folder_segment)
-        segment.resize(max_folder_segment);
+
+    // Cut to fit one file name, with a digest of the whole text so that
+    // two long texts that share their start stay apart (FNV-1a).
+    if (segment.size() > max_folder_segment) {
+        std::uint64_t digest = 0xcbf29ce484222325u;
+        for (char c : text) {
+            digest ^= static_cast<unsigned char>(c);
+            digest *= 0x100000001b3u;
+        }
+        segment.resize(max_folder_segment - 17);
+        segment += fmt::format("-{:016x}", digest);
+    }
     return segment;
 }
 
@@ -96,10 +106,16 @@ void prune_generations(storage& store, const std::string& folder,
                        std::uint32_t current,
                        std::optional<std::uint32_t> previous)
 {
-    for (const std::string& name : store.list(folder)) {
-        auto number = generation_number(last_segment(name));
-        if (number && *number != current && number != previous)
-            remove_generation(store, name);
+    // Best effort: the new generation is in place already, and a
+    // generation that cannot be removed (a link planted there, say) is
+    // left rather than failing the save.
+    try {
+        for (const std::string& name : store.list(folder)) {
+            auto number = generation_number(last_segment(name));
+            if (number && *number != current && number != previous)
+                remove_generation(store, name);
+        }
+    } catch (const error&) {
     }
 }
 
@@ -230,13 +246,33 @@ void rollover_account(client& acme_client, storage& store,
     store.remove(folder + "/account.key.next");
 }
 
+void forget_account(client& acme_client, storage& store)
+{
+    std::string folder = account_folder(acme_client.directory_url());
+    store.remove(folder + "/account.url");
+    store.remove(folder + "/account.key.next");
+    store.remove(folder + "/account.key");
+}
+
 std::string save_certificate(storage& store, std::string_view name,
                              const secret_bytes& key_pem,
                              const std::string& chain_pem)
 {
     std::string folder = certificate_folder(name);
-    std::optional<std::uint32_t> previous = current_generation(store, folder);
+
+    // A damaged "current" must not stop the next certificate: the new
+    // generation goes past every one there is, and the pointer is
+    // rewritten whole.
+    std::optional<std::uint32_t> previous;
+    try {
+        previous = current_generation(store, folder);
+    } catch (const error&) {
+    }
     std::uint32_t next = previous ? *previous + 1 : 1;
+    for (const std::string& entry : store.list(folder))
+        if (auto number = generation_number(last_segment(entry));
+            number && *number >= next && *number < max_generation)
+            next = *number + 1;
     if (next > max_generation)
         next = 1;
     std::string generation = fmt::format("{}/g{}", folder, next);
@@ -289,13 +325,13 @@ std::optional<order_state> load_order_state(storage& store,
                                             const std::string& name)
 {
     std::string path = certificate_folder(name) + "/order.json";
-    std::optional<secret_bytes> stored = store.get(path);
-    if (!stored)
-        return std::nullopt;
 
     // Whatever a torn or foreign write left is dropped: the worst case is
     // one new order, never a crash or a loop over a broken file.
     try {
+        std::optional<secret_bytes> stored = store.get(path);
+        if (!stored)
+            return std::nullopt;
         boost::json::value parsed = boost::json::parse(text_of(*stored));
         const boost::json::object& obj = parsed.as_object();
         order_state state;
@@ -335,9 +371,11 @@ void save_order_key(storage& store, const std::string& name,
 
 void clear_order_state(storage& store, const std::string& name)
 {
+    // The key first: an order.json without its key names an order whose
+    // certificate was stored already, and is not resumed.
     std::string folder = certificate_folder(name);
-    store.remove(folder + "/order.json");
     store.remove(folder + "/order.key");
+    store.remove(folder + "/order.json");
 }
 
 } // namespace acme::detail

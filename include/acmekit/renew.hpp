@@ -40,6 +40,7 @@ struct renewal_state {
     int failures = 0;             ///< failed renewals in a row
     std::int64_t retry_at = 0;    ///< no attempt before this after one
     std::string last_error;       ///< the last failure's message
+    std::string serial;           ///< the certificate this is about (base64url)
 };
 
 /// The state stored for name, or a default one when none is (or what is

@@ -65,6 +65,10 @@ opened_account open_account(client& acme_client, storage& store, key_type type,
 void rollover_account(client& acme_client, storage& store,
                       opened_account& account, key_type type);
 
+/// Forgets the account stored for the client's CA (after deactivation),
+/// so that the next open_account() registers a new one.
+void forget_account(client& acme_client, storage& store);
+
 /// Stores key_pem and chain_pem as the current certificate for the
 /// certificate named name (its first domain name) and returns the storage
 /// folder of the new generation ("certificates/<name>/g7").

@@ -102,6 +102,17 @@ std::string file_storage::path_of(const std::string& name) const
                         fmt::format("invalid storage name \"{}\"", name));
         if (slash == std::string::npos)
             break;
+
+        // A folder on the way that is a symlink could lead out of the
+        // root: writes, reads and removals would then reach files the
+        // storage does not own.
+        std::string folder = root_ + "/" + name.substr(0, slash);
+        struct stat info;
+        if (lstat(folder.c_str(), &info) == 0 && S_ISLNK(info.st_mode))
+            throw error(status::io_error,
+                        fmt::format("{} is a symlink; the storage does not "
+                                    "follow links",
+                                    folder));
         start = slash + 1;
     }
     return root_ + "/" + name;
@@ -192,6 +203,12 @@ void file_storage::remove(const std::string& name)
 std::vector<std::string> file_storage::list(const std::string& folder)
 {
     std::string path = path_of(folder);
+    struct stat info;
+    if (lstat(path.c_str(), &info) == 0 && S_ISLNK(info.st_mode))
+        throw error(status::io_error,
+                    fmt::format("{} is a symlink; the storage does not "
+                                "follow links",
+                                path));
     DIR* dir = opendir(path.c_str());
     if (dir == nullptr) {
         if (errno == ENOENT || errno == ENOTDIR)

@@ -11,10 +11,11 @@
 # shellcheck disable=SC2034
 E2E_BUILD_PACKAGES=(meson ninja-build pkg-config gcc g++ libmbedtls-dev
   libcpp-httplib-dev libboost-json1.81-dev libfmt-dev doctest-dev libssl-dev
-  libcurl4-openssl-dev)
+  libcurl4-openssl-dev abigail-tools)
 # shellcheck disable=SC2034
 E2E_RUN_PACKAGES=(pebble openssl curl binutils coreutils knot knot-dnsutils
   lighttpd)
+E2E_RUN_PACKAGES+=(tinyproxy)
 
 # Seconds that Pebble may take to answer its directory after the start.
 : "${E2E_START_TIMEOUT:=20}"
@@ -47,8 +48,10 @@ fail() {
 # --- packages -------------------------------------------------------------
 
 e2e_pkg_installed() {
-  [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == \
-    'install ok installed' ]]
+  # One line per installed architecture: with arm64 packages beside the
+  # native ones (cross builds), a package appears twice.
+  dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null |
+    grep -q -x 'install ok installed'
 }
 
 # e2e_ensure_packages PKG...: installs only the missing ones, so that a

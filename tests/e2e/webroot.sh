@@ -16,7 +16,9 @@ e2e_begin webroot
 E2E_CLI=$(e2e_cli_path "${1:-}")
 command -v lighttpd >/dev/null || e2e_ensure_packages lighttpd
 name=device.example.com
-# Every order validates afresh, so that each run writes a token file.
+# Each run uses a name of its own: Pebble may hand back a valid
+# authorization for a name it validated before, and then no token file
+# would be written at all.
 export PEBBLE_AUTHZREUSE=0
 pebble_start "$E2E_TMP/pebble"
 
@@ -66,8 +68,9 @@ left=$(find "$www" -mindepth 1 ! -name index.html)
 e2e_log "ok   issued through lighttpd, webroot clean afterwards"
 
 # 2. Kept files stay and hold the key authorization.
+mkdir -m 700 "$E2E_TMP/out-keep" "$E2E_TMP/out-third"
 E2E_HTTP_ADDRESS='' E2E_EXTRA_ARGS="--webroot $www --keep-challenge-files" \
-  e2e_issue "$E2E_TMP/keep" "$out" "$name" ||
+  e2e_issue "$E2E_TMP/keep" "$E2E_TMP/out-keep" "keep.$name" ||
   { e2e_show_run "$E2E_TMP/keep"; fail "issue keeping the files failed"; }
 kept=$(find "$www/.well-known/acme-challenge" -type f)
 [[ $(wc -l <<<"$kept") == 1 ]] || fail "expected one kept file: $kept"
@@ -82,7 +85,7 @@ e2e_log "ok   --keep-challenge-files kept $token, served by lighttpd"
 # 3. The site's own file in the token folder survives a run.
 printf 'site file\n' >"$www/.well-known/acme-challenge/site-own"
 E2E_HTTP_ADDRESS='' E2E_EXTRA_ARGS="--webroot $www" \
-  e2e_issue "$E2E_TMP/third" "$out" "$name" ||
+  e2e_issue "$E2E_TMP/third" "$E2E_TMP/out-third" "third.$name" ||
   { e2e_show_run "$E2E_TMP/third"; fail "third issue failed"; }
 [[ $(cat "$www/.well-known/acme-challenge/site-own") == 'site file' ]] ||
   fail "the site's own file was changed"

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -177,10 +178,22 @@ TEST_CASE("the propagation check needs a server, or can be turned off")
 
 namespace {
 
+// Hook folders made by this run, removed when the test program ends.
+struct hook_folders {
+    ~hook_folders()
+    {
+        for (const std::string& dir : made)
+            std::filesystem::remove_all(dir);
+    }
+    std::vector<std::string> made;
+};
+hook_folders hook_dirs;
+
 std::string write_hook(const std::string& body)
 {
     char dir_template[] = "/tmp/acmekit-hook-XXXXXX";
     std::string dir = mkdtemp(dir_template);
+    hook_dirs.made.push_back(dir);
     std::string path = dir + "/hook";
     std::ofstream(path) << "#!/bin/sh\n" << body;
     chmod(path.c_str(), 0700);

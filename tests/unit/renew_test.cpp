@@ -466,3 +466,48 @@ TEST_CASE("renewal backs off 1, 10 and 100 minutes, then daily")
     CHECK(renewal_backoff(4) == seconds(86400));
     CHECK(renewal_backoff(50) == seconds(86400));
 }
+
+TEST_CASE_FIXTURE(fixture, "an unusable stored certificate is due, and "
+                           "renewing replaces it")
+{
+    set_now(leaf_not_before + day);
+    REQUIRE(renew(true));
+    store.values["certificates/" + name + "/current"] = "g99";
+    renewal_plan plan = plan_renewal(*acme_client, store, name, 0);
+    CHECK(plan.due);
+    CHECK(plan.reason.find("unusable") != std::string::npos);
+    REQUIRE(renew(false));
+    CHECK(load_certificate(store, crypto, name));
+}
+
+TEST_CASE_FIXTURE(fixture, "stored times cannot hold a renewal off forever")
+{
+    set_now(leaf_not_before + day);
+    REQUIRE(renew(true));
+    renewal_state state = load_renewal_state(store, name);
+    state.failures = 1;
+    state.retry_at = INT64_MAX;
+    state.chosen_time = leaf_not_after + 1000 * day;
+    state.next_check = INT64_MAX;
+    save_renewal_state(store, name, state);
+
+    renewal_plan plan = plan_renewal(*acme_client, store, name, 0);
+    CHECK(plan.state.retry_at <= now() + 60);
+    CHECK(plan.renew_at < leaf_not_after);
+    set_now(leaf_not_after - day);
+    CHECK(plan_renewal(*acme_client, store, name, 0).due);
+}
+
+TEST_CASE_FIXTURE(fixture, "what is remembered belongs to one certificate")
+{
+    set_now(leaf_not_before + day);
+    REQUIRE(renew(true));
+    renewal_state state = load_renewal_state(store, name);
+    state.failures = 4;
+    state.retry_at = now() + day;
+    state.serial = "another";
+    save_renewal_state(store, name, state);
+    renewal_plan plan = plan_renewal(*acme_client, store, name, 0);
+    CHECK(plan.state.failures == 0);
+    CHECK(plan.reason == "a third of the lifetime left");
+}

@@ -388,3 +388,58 @@ TEST_CASE_FIXTURE(fixture, "looking for a stored account creates none")
     CHECK(ca.new_account_requests == 0);
     CHECK(store.values.empty());
 }
+
+TEST_CASE("the file storage follows no symlink on the way to a value")
+{
+    char pattern[] = "/tmp/acmekit-links-XXXXXX";
+    std::string root = mkdtemp(pattern);
+    fs::create_directories(root + "/store/certificates");
+    fs::create_directory(root + "/outside");
+    fs::create_directory_symlink(root + "/outside",
+                                 root + "/store/certificates/a.example");
+    {
+        file_storage store(root + "/store");
+        secret_bytes value(std::string("x"));
+        CHECK_THROWS_WITH_AS(
+            store.put("certificates/a.example/g1/fullchain.pem", value, false),
+            doctest::Contains("symlink"), error);
+        CHECK_THROWS_AS(store.get("certificates/a.example/current"), error);
+        CHECK_THROWS_AS(store.list("certificates/a.example"), error);
+        CHECK(fs::is_empty(root + "/outside"));
+    }
+    fs::remove_all(root);
+}
+
+TEST_CASE_FIXTURE(fixture, "a damaged current pointer does not stop the next "
+                           "certificate")
+{
+    opened_account opened =
+        open_account(acme_client, store, key_type::ec_p256, test::agreed());
+    std::string name = "device.example.com";
+    auto key = crypto.generate_key(key_type::ec_p256);
+    save_certificate(store, name, crypto.export_key_pem(*key),
+                     chain_for(*this, *key, name));
+    store.values["certificates/device.example.com/current"] = "junk";
+    CHECK_THROWS_AS(load_certificate(store, crypto, name), error);
+
+    auto next = crypto.generate_key(key_type::ec_p256);
+    std::string folder =
+        save_certificate(store, name, crypto.export_key_pem(*next),
+                         chain_for(*this, *next, name));
+    CHECK(folder == "certificates/device.example.com/g2");
+    auto loaded = load_certificate(store, crypto, name);
+    REQUIRE(loaded);
+    CHECK(crypto.jwk(*loaded->key) == crypto.jwk(*next));
+}
+
+TEST_CASE("long names that share their start get folders of their own")
+{
+    std::string stem(200, 'b');
+    std::string a = stem.substr(0, 60) + "." + stem.substr(0, 60) + "." +
+                    stem.substr(0, 60) + "." + stem.substr(0, 50) +
+                    ".example.com";
+    std::string b = a.substr(0, a.size() - 3) + "org";
+    CHECK(certificate_folder(a) != certificate_folder(b));
+    CHECK(certificate_folder(a).size() <=
+          std::string("certificates/").size() + 240);
+}
