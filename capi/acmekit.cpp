@@ -278,6 +278,15 @@ std::unique_ptr<acme::transport> make_transport(const acme_client_options& opts)
             std::chrono::milliseconds(opts.connect_timeout_ms);
     if (opts.read_timeout_ms != 0)
         http.read_timeout = std::chrono::milliseconds(opts.read_timeout_ms);
+    if (opts.proxy_url != nullptr)
+        http.proxy_url = opts.proxy_url;
+    if (opts.proxy_user != nullptr)
+        http.proxy_user = opts.proxy_user;
+    if (opts.proxy_password != nullptr)
+        http.proxy_password = acme::secret_bytes(
+            reinterpret_cast<const std::uint8_t*>(opts.proxy_password),
+            std::strlen(opts.proxy_password));
+    http.proxy_from_environment = opts.proxy_from_environment != 0;
     return std::make_unique<acme::httplib_transport>(std::move(http));
 #else
     (void)opts;

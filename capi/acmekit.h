@@ -236,12 +236,22 @@ typedef struct acme_client_options {
     const acme_transport* transport;
     /* The host's clock; copied; NULL: the system clock. */
     const acme_clock* clock;
+
+    /* The built-in transport through an HTTP proxy: "http://host:port"
+       (HTTPS to the CA goes through CONNECT and is verified as without a
+       proxy). proxy_user and proxy_password are Basic credentials that
+       only the proxy sees; they never reach a log. With proxy_url NULL and
+       proxy_from_environment set, https_proxy and no_proxy are read. */
+    const char* proxy_url;
+    const char* proxy_user;
+    const char* proxy_password;
+    int proxy_from_environment;
 } acme_client_options;
 
 #define ACME_CLIENT_OPTIONS_INIT                                               \
     {                                                                          \
         sizeof(acme_client_options), NULL, NULL, 0, 0, NULL, NULL,             \
-            ACME_LOG_INFO, NULL, NULL                                          \
+            ACME_LOG_INFO, NULL, NULL, NULL, NULL, NULL, 0                     \
     }
 
 /*

@@ -59,6 +59,8 @@ struct cli_options {
     const char* preferred_chain;
     const char* webroot; /* HTTP-01 through an existing web server */
     int keep_challenge_files;
+    const char* proxy;           /* --proxy URL */
+    const char* proxy_auth_file; /* one line: user:password */
     acme_key_type key_type;
     acme_key_type account_key_type;
     const char* directory;
@@ -217,6 +219,9 @@ static void usage(FILE* to)
           "  --profile NAME       ask for this certificate profile\n"
           "  --profile-required   fail when the CA lacks it\n"
           "  --preferred-chain CN prefer the chain whose top issuer is CN\n"
+          "  --proxy URL          reach the CA through this HTTP proxy "
+          "(http://host:port)\n"
+          "  --proxy-auth-file F  its credentials, one line user:password\n"
           "  --verbose            print the library's diagnostics\n"
           "\n"
           "  --eab-kid KID        external account binding key id (with "
@@ -387,6 +392,8 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
         {"webroot", required_argument, NULL, 'W'},
         {"keep-challenge-files", no_argument, NULL, 'X'},
         {"http-bind", required_argument, NULL, 'a'},
+        {"proxy", required_argument, NULL, 'x'},
+        {"proxy-auth-file", required_argument, NULL, 'U'},
         {NULL, 0, NULL, 0},
     };
     int c, seconds;
@@ -423,6 +430,8 @@ static int parse_args(int argc, char** argv, struct cli_options* opts)
         case 'G': opts->preferred_chain = optarg; break;
         case 'W': opts->webroot = optarg; break;
         case 'X': opts->keep_challenge_files = 1; break;
+        case 'x': opts->proxy = optarg; break;
+        case 'U': opts->proxy_auth_file = optarg; break;
         case 'r':
             if (parse_reason(optarg, &opts->reason) != 0)
                 return -1;
@@ -1375,6 +1384,8 @@ int main(int argc, char** argv)
     acme_client* client = NULL;
     acme_storage* storage = NULL;
     acme_status status;
+    char* proxy_auth = NULL;
+    size_t proxy_auth_length = 0;
     int result;
 
     memset(&opts, 0, sizeof opts);
@@ -1400,20 +1411,38 @@ int main(int argc, char** argv)
         client_opts.log = log_line;
         client_opts.max_log_level = ACME_LOG_DEBUG;
     }
+    client_opts.proxy_url = opts.proxy;
+    if (opts.proxy_auth_file) {
+        char* colon;
+        proxy_auth = read_secret(opts.proxy_auth_file, &proxy_auth_length);
+        if (!proxy_auth)
+            return 1;
+        colon = strchr(proxy_auth, ':');
+        if (!colon) {
+            fail("%s: the first line should be user:password",
+                 opts.proxy_auth_file);
+            wipe_free(proxy_auth, proxy_auth_length);
+            return 1;
+        }
+        *colon = '\0';
+        client_opts.proxy_user = proxy_auth;
+        client_opts.proxy_password = colon + 1;
+    }
+
     /* status works offline: without --directory it asks no CA. */
     if (opts.directory) {
         status = acme_client_new(&client, &client_opts);
         if (status != ACME_OK) {
             fail_client(client, status);
-            acme_client_free(client);
-            return 1;
+            result = -1;
+            goto out;
         }
     }
     status = acme_file_storage_new(&storage, opts.out_dir);
     if (status != ACME_OK) {
         fail("%s: %s", opts.out_dir, acme_strerror(status));
-        acme_client_free(client);
-        return 1;
+        result = -1;
+        goto out;
     }
     switch (opts.command) {
     case COMMAND_ACCOUNT: result = run_account(client, storage, &opts); break;
@@ -1422,7 +1451,10 @@ int main(int argc, char** argv)
     case COMMAND_RENEW:
     case COMMAND_ISSUE: result = issue(client, storage, &opts); break;
     }
+out:
     acme_storage_free(storage);
     acme_client_free(client);
+    if (proxy_auth)
+        wipe_free(proxy_auth, proxy_auth_length);
     return result == 0 ? 0 : 1;
 }
