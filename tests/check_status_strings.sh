@@ -23,8 +23,14 @@ codes=$(grep -oE '^ *ACME_(OK|E_[A-Z0-9_]+) = [0-9]+' "$header" |
   done <<<"$codes"
   printf '    return 0;\n}\n'
 } >"$work/codes.c"
-cc -std=c99 -I "$(dirname "$header")" -o "$work/codes" "$work/codes.c" \
-  "$lib" -Wl,-rpath,"$(dirname "$lib")"
+# A library built with the sanitizers needs a program built with them
+# too (ASan's runtime must load first).
+sanitize=()
+if ldd "$lib" 2>/dev/null | grep -q libasan; then
+  sanitize=(-fsanitize=address,undefined)
+fi
+cc -std=c99 "${sanitize[@]}" -I "$(dirname "$header")" -o "$work/codes" \
+  "$work/codes.c" "$lib" -Wl,-rpath,"$(dirname "$lib")"
 "$work/codes" >"$work/table"
 
 missing=$(awk -F '\t' '$3 == "unknown status" { print $2 }' "$work/table")
