@@ -2,6 +2,7 @@
 #include <acmekit/stored.hpp>
 
 #include "detail/base64url.hpp"
+#include "detail/civil_time.hpp"
 #include "detail/session.hpp"
 
 #include <boost/json.hpp>
@@ -24,12 +25,7 @@ std::int64_t seconds_of(clock::time_point t)
 
 std::string utc_text(std::int64_t seconds)
 {
-    std::time_t t = static_cast<std::time_t>(seconds);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return text;
+    return detail::utc_timestamp(seconds);
 }
 
 std::string lowercase(std::string text)

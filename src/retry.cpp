@@ -1,4 +1,5 @@
 #include "detail/retry.hpp"
+#include "detail/civil_time.hpp"
 
 #include <acmekit/policy.hpp>
 
@@ -80,13 +81,9 @@ std::optional<std::int64_t> parse_http_date(std::string_view value)
     if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
         tm.tm_min > 59 || tm.tm_sec > 60)
         return std::nullopt;
-    tm.tm_mon = month;
-    tm.tm_year -= 1900;
-
-    std::time_t seconds = timegm(&tm);
-    if (seconds == static_cast<std::time_t>(-1))
-        return std::nullopt;
-    return static_cast<std::int64_t>(seconds);
+    // In 64 bits: timegm() fails past 2038 where time_t has 32 bits.
+    return detail::seconds_from_civil(tm.tm_year, month + 1, tm.tm_mday,
+                                      tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 std::optional<clock::time_point> parse_retry_after(std::string_view value,

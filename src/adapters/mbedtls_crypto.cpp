@@ -4,6 +4,7 @@
 #include <acmekit/secret.hpp>
 
 #include "detail/base64url.hpp"
+#include "detail/civil_time.hpp"
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/asn1write.h>
@@ -415,16 +416,11 @@ std::string dn_text(const mbedtls_x509_name* name)
     return len < 0 ? std::string() : std::string(buf, len);
 }
 
+// In 64 bits: timegm() fails past 2038 where time_t has 32 bits.
 std::int64_t epoch_seconds(const mbedtls_x509_time& t)
 {
-    std::tm tm{};
-    tm.tm_year = t.year - 1900;
-    tm.tm_mon = t.mon - 1;
-    tm.tm_mday = t.day;
-    tm.tm_hour = t.hour;
-    tm.tm_min = t.min;
-    tm.tm_sec = t.sec;
-    return static_cast<std::int64_t>(timegm(&tm));
+    return detail::seconds_from_civil(t.year, t.mon, t.day, t.hour, t.min,
+                                      t.sec);
 }
 
 public_jwk jwk_or_empty(const mbedtls_pk_context* pk)
