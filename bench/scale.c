@@ -165,8 +165,7 @@ static void serve_connection(int fd)
     request[used] = '\0';
 
     body[0] = '\0';
-    if (strncmp(request, challenge_prefix, sizeof challenge_prefix - 1) ==
-        0) {
+    if (strncmp(request, challenge_prefix, sizeof challenge_prefix - 1) == 0) {
         const char* start = request + sizeof challenge_prefix - 1;
         size_t length = strcspn(start, " \r\n");
         if (length > 0 && length < sizeof token) {
@@ -380,8 +379,7 @@ int main(int argc, char** argv)
         workers[i].count = count / thread_count + (i < count % thread_count);
         workers[i].latency_ms = all + j;
         j += workers[i].count;
-        if (pthread_create(&threads[i], NULL, worker_main, &workers[i]) !=
-            0) {
+        if (pthread_create(&threads[i], NULL, worker_main, &workers[i]) != 0) {
             fprintf(stderr, "scale: cannot start thread %d\n", i);
             return 1;
         }
@@ -418,11 +416,10 @@ int main(int argc, char** argv)
         printf("per_certificate_ms=%.1f\n", total / n);
     }
     printf("tokens_served=%d\n", tokens_served);
-    printf("cpu_ms=%.1f\n",
-           (double)usage.ru_utime.tv_sec * 1000.0 +
-               (double)usage.ru_utime.tv_usec / 1000.0 +
-               (double)usage.ru_stime.tv_sec * 1000.0 +
-               (double)usage.ru_stime.tv_usec / 1000.0);
+    printf("cpu_ms=%.1f\n", (double)usage.ru_utime.tv_sec * 1000.0 +
+                                (double)usage.ru_utime.tv_usec / 1000.0 +
+                                (double)usage.ru_stime.tv_sec * 1000.0 +
+                                (double)usage.ru_stime.tv_usec / 1000.0);
     printf("peak_rss_kb=%ld\n", usage.ru_maxrss);
 
     free(threads);

@@ -4,6 +4,7 @@
 #include <acmekit/stored.hpp>
 
 #include "detail/jws.hpp"
+#include "detail/names.hpp"
 #include "detail/order_state.hpp"
 #include "detail/poll.hpp"
 #include "detail/session.hpp"
@@ -63,22 +64,6 @@ struct pending_challenge {
     challenge_task task;
     bool answered = false; // the CA was told before (a resumed order)
 };
-
-std::string lowercase(std::string text)
-{
-    for (char& c : text)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return text;
-}
-
-std::vector<std::string> folded_sorted(const std::vector<std::string>& names)
-{
-    std::vector<std::string> out;
-    for (const std::string& name : names)
-        out.push_back(lowercase(name));
-    std::sort(out.begin(), out.end());
-    return out;
-}
 
 // The common name in an RFC 4514-like text such as "O=x, CN=y", or "".
 std::string common_name(const std::string& dn)
@@ -228,7 +213,7 @@ void issuance_driver::impl::check_names() const
                         fmt::format("{} is a wildcard: it needs the dns-01 "
                                     "challenge",
                                     name));
-        std::string folded = lowercase(name);
+        std::string folded = detail::lowercase(name);
         if (std::find(seen.begin(), seen.end(), folded) != seen.end())
             throw error(status::invalid_argument,
                         fmt::format("domain name \"{}\" given twice", name));
@@ -288,9 +273,9 @@ std::string issuance_driver::impl::chosen_profile()
 
 bool issuance_driver::impl::requested(const std::string& name) const
 {
-    std::string folded = lowercase(name);
+    std::string folded = detail::lowercase(name);
     for (const std::string& wanted : request_.names)
-        if (lowercase(wanted) == folded)
+        if (detail::lowercase(wanted) == folded)
             return true;
     return false;
 }
@@ -335,7 +320,8 @@ bool issuance_driver::impl::resume()
         detail::load_order_state(*store_, name);
     if (!state)
         return false;
-    if (folded_sorted(state->names) != folded_sorted(request_.names)) {
+    if (detail::folded_sorted(state->names) !=
+        detail::folded_sorted(request_.names)) {
         detail::clear_order_state(*store_, name);
         return false;
     }
@@ -642,7 +628,8 @@ void issuance_driver::impl::check_chain(const std::string& chain_pem) const
     if (leaf.key != certified_key_)
         throw error(status::bad_response,
                     "certificate: the leaf is not for the key in the CSR");
-    if (folded_sorted(leaf.dns_names) != folded_sorted(request_.names))
+    if (detail::folded_sorted(leaf.dns_names) !=
+        detail::folded_sorted(request_.names))
         throw error(status::bad_response,
                     "certificate: the leaf's names differ from those "
                     "requested");

@@ -1,8 +1,12 @@
 #include <acmekit/client.hpp>
 
+#include "detail/names.hpp"
 #include "detail/session.hpp"
 
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
 
 namespace acme {
 
@@ -68,5 +72,25 @@ void validate_dns_name(const std::string& name)
         refuse(name, "an IP address, not a DNS name (IP identifiers are not "
                      "supported)");
 }
+
+namespace detail {
+
+std::string lowercase(std::string text)
+{
+    for (char& c : text)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
+std::vector<std::string> folded_sorted(const std::vector<std::string>& names)
+{
+    std::vector<std::string> out;
+    for (const std::string& name : names)
+        out.push_back(lowercase(name));
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+} // namespace detail
 
 } // namespace acme

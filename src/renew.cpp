@@ -3,6 +3,7 @@
 
 #include "detail/base64url.hpp"
 #include "detail/civil_time.hpp"
+#include "detail/names.hpp"
 #include "detail/session.hpp"
 
 #include <boost/json.hpp>
@@ -21,27 +22,6 @@ std::int64_t seconds_of(clock::time_point t)
     return std::chrono::duration_cast<std::chrono::seconds>(
                t.time_since_epoch())
         .count();
-}
-
-std::string utc_text(std::int64_t seconds)
-{
-    return detail::utc_timestamp(seconds);
-}
-
-std::string lowercase(std::string text)
-{
-    for (char& c : text)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return text;
-}
-
-std::vector<std::string> folded_sorted(const std::vector<std::string>& names)
-{
-    std::vector<std::string> out;
-    for (const std::string& name : names)
-        out.push_back(lowercase(name));
-    std::sort(out.begin(), out.end());
-    return out;
 }
 
 std::int64_t get_int(const boost::json::object& obj, const char* key)
@@ -249,8 +229,8 @@ renewal_plan decide(client* acme_client, crypto& keys, clock& time,
         plan.next_check = std::min(state.next_check, state.chosen_time);
         plan.explanation_url = state.window.explanation_url;
         plan.reason += fmt::format("the CA suggests {} to {}",
-                                   utc_text(state.window.start),
-                                   utc_text(state.window.end));
+                                   detail::utc_timestamp(state.window.start),
+                                   detail::utc_timestamp(state.window.end));
     } else {
         plan.renew_at = default_renewal_time(plan.leaf);
         plan.next_check = plan.renew_at;
@@ -301,8 +281,9 @@ renew_certificate(client& acme_client, storage& store, issue_request request,
         throw error(status::invalid_argument, "no domain name given");
     const std::string name = request.names.front();
     renewal_plan plan = plan_renewal(acme_client, store, name, random);
-    bool same_names = !plan.stored || folded_sorted(plan.leaf.dns_names) ==
-                                          folded_sorted(request.names);
+    bool same_names =
+        !plan.stored || detail::folded_sorted(plan.leaf.dns_names) ==
+                            detail::folded_sorted(request.names);
     if (!plan.due && !force && same_names)
         return std::nullopt;
 

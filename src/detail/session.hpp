@@ -39,10 +39,7 @@ public:
                                  std::string_view what);
 
     const std::string& kid() const noexcept { return kid_; }
-    const std::string& directory_url() const noexcept
-    {
-        return directory_url_;
-    }
+    const std::string& directory_url() const noexcept { return directory_url_; }
 
     void set_account(const private_key& key, std::string kid);
     void set_kid(std::string kid) { kid_ = std::move(kid); }
