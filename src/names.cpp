@@ -91,6 +91,24 @@ std::vector<std::string> folded_sorted(const std::vector<std::string>& names)
     return out;
 }
 
+// Anything else could not be an IA5String dNSName, or would be read as
+// syntax by mbedTLS's "CN=..." subject parser.
+void check_csr_names(const std::vector<std::string>& names)
+{
+    if (names.empty())
+        throw error(status::invalid_argument, "a CSR needs at least one name");
+
+    for (const std::string& name : names) {
+        if (name.empty())
+            throw error(status::invalid_argument, "empty name for the CSR");
+        for (char c : name)
+            if (!ldh_char(c) && c != '.' && c != '*' && c != '_')
+                throw error(status::invalid_argument,
+                            "CSR name has a character not allowed in DNS: " +
+                                name);
+    }
+}
+
 } // namespace detail
 
 } // namespace acme

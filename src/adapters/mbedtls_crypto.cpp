@@ -5,6 +5,7 @@
 
 #include "detail/base64url.hpp"
 #include "detail/civil_time.hpp"
+#include "detail/names.hpp"
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/asn1write.h>
@@ -300,31 +301,6 @@ bytes ecdsa_der_to_raw(unsigned char* der, std::size_t der_len,
     check(mbedtls_mpi_write_binary(s.get(), raw.data() + size, size),
           "writing the ECDSA signature failed");
     return raw;
-}
-
-bool is_dns_name_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '*' ||
-           c == '_';
-}
-
-// Anything else could not be an IA5String dNSName, or would be read as
-// syntax by mbedTLS's "CN=..." subject parser.
-void check_csr_names(const std::vector<std::string>& names)
-{
-    if (names.empty())
-        throw error(status::invalid_argument, "a CSR needs at least one name");
-
-    for (const auto& name : names) {
-        if (name.empty())
-            throw error(status::invalid_argument, "empty name for the CSR");
-        for (char c : name)
-            if (!is_dns_name_char(c))
-                throw error(status::invalid_argument,
-                            "CSR name has a character not allowed in DNS: " +
-                                name);
-    }
 }
 
 // The ASN.1 writers return the byte count written, or a negative error.
@@ -753,7 +729,7 @@ bytes mbedtls_crypto::make_csr(const private_key& key,
                                const std::vector<std::string>& names)
 {
     const mbedtls_key& own = own_key(key);
-    check_csr_names(names);
+    detail::check_csr_names(names);
     bytes san = subject_alt_names(names);
 
     csr_writer csr;

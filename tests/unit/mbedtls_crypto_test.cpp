@@ -1,4 +1,5 @@
 #include <acmekit/adapters/mbedtls_crypto.hpp>
+#include <acmekit/csr.hpp>
 #include <acmekit/problem.hpp>
 
 #include "detail/base64url.hpp"
@@ -16,6 +17,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -806,4 +808,228 @@ TEST_CASE("HMAC matches the RFC 4231 test case 2")
           "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e"
           "8e2240ca5e69e2c78b3239ecfab21649");
     CHECK(crypto.hmac(acme::hmac_algorithm::sha512, key, data).size() == 64);
+}
+
+// --- Keys held elsewhere: acmekit/csr.hpp -----------------------------------
+
+bytes spki_of(key_type type)
+{
+    public_key pub(provider().jwk(shared_key(type)));
+    return pub.der();
+}
+
+acme::csr_signer signer_for(key_type type)
+{
+    return [type](std::string_view data) {
+        return provider().sign(shared_key(type), data);
+    };
+}
+
+template <typename Call>
+acme::status status_of(Call&& call)
+{
+    try {
+        call();
+    } catch (const acme::error& e) {
+        return e.code();
+    }
+    return acme::status::ok;
+}
+
+TEST_CASE("read_public_key reads what mbedTLS writes, for every key type")
+{
+    for (key_type type : all_types) {
+        CAPTURE(type_name(type));
+        acme::public_key_info info = acme::read_public_key(spki_of(type));
+        CHECK(info.type == type);
+        CHECK(same_jwk(info.jwk, provider().jwk(shared_key(type))));
+    }
+}
+
+TEST_CASE("read_public_key refuses every truncation and trailing bytes")
+{
+    for (key_type type : {key_type::ec_p256, key_type::rsa_2048}) {
+        CAPTURE(type_name(type));
+        bytes spki = spki_of(type);
+        for (std::size_t length = 0; length < spki.size(); ++length) {
+            CAPTURE(length);
+            bytes cut(spki.begin(), spki.begin() + length);
+            CHECK(status_of([&] { acme::read_public_key(cut); }) ==
+                  acme::status::invalid_argument);
+        }
+        bytes longer = spki;
+        longer.push_back(0);
+        CHECK(status_of([&] { acme::read_public_key(longer); }) ==
+              acme::status::invalid_argument);
+    }
+
+    // A compressed point (02 || X) is not accepted.
+    bytes spki = spki_of(key_type::ec_p256);
+    bytes point_start = {0x03, 0x42, 0x00, 0x04};
+    auto at = std::search(spki.begin(), spki.end(), point_start.begin(),
+                          point_start.end());
+    REQUIRE(at != spki.end());
+    at[3] = 0x02;
+    CHECK(status_of([&] { acme::read_public_key(spki); }) ==
+          acme::status::invalid_argument);
+}
+
+TEST_CASE("read_public_key finds keys outside the supported types unsupported")
+{
+    const char* options[] = {
+        "-algorithm EC -pkeyopt ec_paramgen_curve:secp256k1",
+        "-algorithm EC -pkeyopt ec_paramgen_curve:P-521",
+        "-algorithm RSA -pkeyopt rsa_keygen_bits:1024",
+        "-algorithm ED25519",
+    };
+
+    temp_dir dir;
+    std::string key_path = dir.file("key.pem");
+    std::string pub_path = dir.file("key.der");
+    for (const char* option : options) {
+        CAPTURE(option);
+        REQUIRE(run(std::string("openssl genpkey ") + option + " -out '" +
+                    key_path + "'")
+                    .exit_status == 0);
+        REQUIRE(run("openssl pkey -in '" + key_path +
+                    "' -pubout -outform DER -out '" + pub_path + "'")
+                    .exit_status == 0);
+        std::string der = read_file(pub_path);
+        bytes spki(der.begin(), der.end());
+        CHECK(status_of([&] { acme::read_public_key(spki); }) ==
+              acme::status::unsupported);
+    }
+}
+
+TEST_CASE("ECDSA signatures convert between DER and r||s both ways")
+{
+    // Halves with a leading zero byte and with the top bit set are the
+    // cases where DER's minimal INTEGERs differ from fixed width.
+    bytes raw(64, 0x11);
+    raw[0] = 0x00;
+    raw[1] = 0x00;
+    raw[2] = 0x7f;
+    raw[32] = 0x80;
+    bytes der = acme::ecdsa_der_from_raw(raw);
+    CHECK(der == raw_to_der(raw));
+    CHECK(acme::ecdsa_raw_from_der(der, 32) == raw);
+
+    // Every real signature survives the trip, for both curves.
+    for (key_type type : {key_type::ec_p256, key_type::ec_p384}) {
+        bytes sig = provider().sign(shared_key(type), "round trip");
+        std::size_t half = acme::ecdsa_half_size(type);
+        CHECK(acme::ecdsa_raw_from_der(acme::ecdsa_der_from_raw(sig), half) ==
+              sig);
+    }
+    CHECK(acme::ecdsa_half_size(key_type::rsa_2048) == 0);
+}
+
+TEST_CASE("malformed ECDSA DER signatures are refused")
+{
+    bytes raw(64, 0x22);
+    bytes der = acme::ecdsa_der_from_raw(raw);
+    auto refused = [](const bytes& input, std::size_t half) {
+        return status_of([&] { acme::ecdsa_raw_from_der(input, half); }) ==
+               acme::status::crypto_error;
+    };
+    CHECK_FALSE(refused(der, 32));
+    CHECK(refused(der, 31)); // wider than the curve
+
+    bytes trailing = der;
+    trailing.push_back(0);
+    CHECK(refused(trailing, 32));
+
+    bytes wrong_tag = der;
+    wrong_tag[0] = 0x31;
+    CHECK(refused(wrong_tag, 32));
+
+    // r = 0x80 without the zero byte that keeps it positive.
+    CHECK(refused(bytes{0x30, 0x06, 0x02, 0x01, 0x80, 0x02, 0x01, 0x01}, 32));
+    CHECK(refused(bytes{}, 32));
+    CHECK(refused(bytes{0x30, 0x00}, 32));
+
+    CHECK(status_of([] { acme::ecdsa_der_from_raw(bytes(63, 1)); }) ==
+          acme::status::crypto_error);
+}
+
+TEST_CASE("build_csr signs through a callback; openssl and parse_csr agree")
+{
+    const std::vector<std::string> names = {"example.com", "www.example.com",
+                                            "*.example.org"};
+    temp_dir dir;
+    for (key_type type : all_types) {
+        CAPTURE(type_name(type));
+        int calls = 0;
+        acme::csr_signer counted = [&](std::string_view data) {
+            ++calls;
+            return signer_for(type)(data);
+        };
+        bytes der = acme::build_csr(spki_of(type), type, names, counted);
+        CHECK(calls == 1);
+
+        acme::csr_info parsed = provider().parse_csr(der);
+        CHECK(same_jwk(parsed.key, provider().jwk(shared_key(type))));
+        CHECK(parsed.der == der);
+
+        auto result = openssl_verify_csr(dir, der);
+        CHECK(result.exit_status == 0);
+        CHECK(result.output.find("verify OK") != std::string::npos);
+        CHECK(result.output.find("Subject: CN = example.com\n") !=
+              std::string::npos);
+        CHECK(san_names(result.output) == with_dns_prefix(names));
+        std::string alg = type == key_type::ec_p384 ? "ecdsa-with-SHA384"
+                          : is_ec(type)             ? "ecdsa-with-SHA256"
+                                                    : "sha256WithRSAEncryption";
+        CHECK(result.output.find("Signature Algorithm: " + alg) !=
+              std::string::npos);
+    }
+}
+
+TEST_CASE("build_csr leaves the subject empty for a first name over 64")
+{
+    std::string long_name = std::string(61, 'c') + ".com";
+    const std::vector<std::string> names = {long_name, "short.example"};
+    bytes der = acme::build_csr(spki_of(key_type::ec_p256), key_type::ec_p256,
+                                names, signer_for(key_type::ec_p256));
+    CHECK(subject_of(der) == bytes{0x30, 0x00});
+
+    temp_dir dir;
+    auto result = openssl_verify_csr(dir, der);
+    CHECK(result.output.find("verify OK") != std::string::npos);
+    CHECK(san_names(result.output) == with_dns_prefix(names));
+}
+
+TEST_CASE("build_csr refuses bad names, a key of another type, bad signatures")
+{
+    bytes spki = spki_of(key_type::ec_p256);
+    auto signer = signer_for(key_type::ec_p256);
+    auto status_for = [&](const bytes& key, key_type type,
+                          const std::vector<std::string>& names,
+                          const acme::csr_signer& sign) {
+        return status_of([&] { acme::build_csr(key, type, names, sign); });
+    };
+    CHECK(status_for(spki, key_type::ec_p256, {}, signer) ==
+          acme::status::invalid_argument);
+    CHECK(status_for(spki, key_type::ec_p256, {"a.example,O=Evil"}, signer) ==
+          acme::status::invalid_argument);
+    CHECK(status_for(spki, key_type::ec_p384, {"x.example"}, signer) ==
+          acme::status::invalid_argument);
+    CHECK(status_for(bytes{0x30, 0x00}, key_type::ec_p256, {"x.example"},
+                     signer) == acme::status::invalid_argument);
+
+    acme::csr_signer short_signature = [](std::string_view) {
+        return bytes(10, 1);
+    };
+    CHECK(status_for(spki, key_type::ec_p256, {"x.example"}, short_signature) ==
+          acme::status::crypto_error);
+
+    // A signature by another key yields a request parse_csr refuses.
+    auto other = provider().generate_key(key_type::ec_p256);
+    acme::csr_signer wrong_key = [&](std::string_view data) {
+        return provider().sign(*other, data);
+    };
+    bytes der =
+        acme::build_csr(spki, key_type::ec_p256, {"x.example"}, wrong_key);
+    CHECK(status_of([&] { provider().parse_csr(der); }) ==
+          acme::status::invalid_argument);
 }
