@@ -553,7 +553,15 @@ acme_status acme_client_new(acme_client** out,
             throw acme::error(acme::status::io_error,
                               std::string("cannot read CA file ") +
                                   opts.ca_file);
-        client->crypto = std::make_shared<acme::mbedtls_crypto>();
+        auto builtin = std::make_unique<acme::mbedtls_crypto>();
+        if (opts.crypto != nullptr) {
+            acme_crypto defaults_k = ACME_CRYPTO_INIT;
+            acme_crypto table = read_options(opts.crypto, defaults_k);
+            client->crypto = std::make_shared<acme::capi::host_crypto>(
+                table, std::move(builtin));
+        } else {
+            client->crypto = std::move(builtin);
+        }
         if (opts.transport != nullptr) {
             acme_transport defaults_t = ACME_TRANSPORT_INIT;
             acme_transport table = read_options(opts.transport, defaults_t);

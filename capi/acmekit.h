@@ -211,6 +211,88 @@ typedef struct acme_clock {
         sizeof(acme_clock), NULL, NULL, NULL                                   \
     }
 
+typedef enum acme_key_type {
+    ACME_KEY_EC_P256 = 0,
+    ACME_KEY_EC_P384 = 1,
+    ACME_KEY_RSA_2048 = 2,
+    ACME_KEY_RSA_3072 = 3,
+    ACME_KEY_RSA_4096 = 4
+} acme_key_type;
+
+typedef enum acme_hmac_algorithm {
+    ACME_HMAC_SHA256 = 0,
+    ACME_HMAC_SHA384 = 1,
+    ACME_HMAC_SHA512 = 2
+} acme_hmac_algorithm;
+
+/* Bytes a crypto callback hands back, set with acme_bytes_set(); valid
+   only during the callback. The library wipes them when it is done. */
+typedef struct acme_bytes acme_bytes;
+
+/* Copies length bytes in, replacing what was set before.
+   ACME_E_INVALID_ARGUMENT past 64 KiB. */
+ACME_API acme_status acme_bytes_set(acme_bytes* out, const void* data,
+                                    size_t length);
+
+/*
+ * The host's own keys (a secure element, an HSM, its crypto library)
+ * and, optionally, its digests. Every field may be NULL; what is NULL is
+ * done by the built-in mbedTLS code, which also always parses
+ * certificates and CSRs.
+ *
+ * Keys: load_key, public_key, sign and free_key come together, or none of
+ * them. A key is the host's handle (a void*, never looked into); the
+ * library calls free_key exactly once for each handle it was given, also
+ * after acme_client_free() for keys that outlive their client, so user
+ * must stay valid until then. With host keys:
+ * - generate_key makes a key of the type; NULL: acme_key_generate(),
+ *   acme_account_open() for a new account and issuance without a
+ *   certificate_key fail with ACME_E_UNSUPPORTED.
+ * - export_key gives the bytes that load_key later turns back into the
+ *   same key: PEM for a key in memory, or only a reference (a slot
+ *   number, a PKCS#11 URI) for a key that never leaves the hardware.
+ *   Storage keeps them as a secret; acme_key_export_pem() returns them.
+ *   NULL: keys cannot be stored or exported (ACME_E_UNSUPPORTED).
+ * - load_key reads such bytes (length bytes, not NUL-terminated).
+ * - public_key sets the key's DER SubjectPublicKeyInfo (what
+ *   `openssl pkey -pubout -outform DER` writes): an EC P-256 or P-384
+ *   point, uncompressed, or an RSA key of 2048, 3072 or 4096 bits.
+ * - sign signs data (the JWS signing input or a CSR's content) for the
+ *   key's JWS algorithm; digest is the data's SHA-256 (SHA-384 for
+ *   P-384), for hardware that signs digests only. ECDSA signatures may be
+ *   set as r||s (each half the curve's size) or as DER; RSA ones are
+ *   PKCS#1 v1.5 over SHA-256, as long as the modulus.
+ * Digests: sha256 writes the 32-byte digest of data to out; hmac sets the
+ * HMAC of data under key (used for EAB and TSIG).
+ * A callback that fails returns a status other than ACME_OK (usually
+ * ACME_E_CRYPTO); the call that needed it fails with that status. The
+ * data and key bytes passed in are valid only during the callback.
+ */
+typedef struct acme_crypto {
+    size_t size; /* sizeof(acme_crypto), set by _INIT */
+    acme_status (*generate_key)(void* user, acme_key_type type, void** key);
+    acme_status (*load_key)(void* user, const char* data, size_t length,
+                            void** key);
+    acme_status (*export_key)(void* user, void* key, acme_bytes* out);
+    acme_status (*public_key)(void* user, void* key, acme_bytes* spki_der);
+    acme_status (*sign)(void* user, void* key, const uint8_t* data,
+                        size_t length, const uint8_t* digest,
+                        size_t digest_length, acme_bytes* signature);
+    void (*free_key)(void* user, void* key);
+    acme_status (*sha256)(void* user, const uint8_t* data, size_t length,
+                          uint8_t out[32]);
+    acme_status (*hmac)(void* user, acme_hmac_algorithm algorithm,
+                        const uint8_t* key, size_t key_length,
+                        const uint8_t* data, size_t length, acme_bytes* mac);
+    void* user;
+} acme_crypto;
+
+#define ACME_CRYPTO_INIT                                                       \
+    {                                                                          \
+        sizeof(acme_crypto), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,   \
+            NULL                                                               \
+    }
+
 /* ---- Client ----------------------------------------------------------- */
 
 typedef struct acme_client acme_client;
@@ -246,12 +328,16 @@ typedef struct acme_client_options {
     const char* proxy_user;
     const char* proxy_password;
     int proxy_from_environment;
+
+    /* The host's keys and digests (see acme_crypto); copied; NULL: all
+       built in. */
+    const acme_crypto* crypto;
 } acme_client_options;
 
 #define ACME_CLIENT_OPTIONS_INIT                                               \
     {                                                                          \
         sizeof(acme_client_options), NULL, NULL, 0, 0, NULL, NULL,             \
-            ACME_LOG_INFO, NULL, NULL, NULL, NULL, NULL, 0                     \
+            ACME_LOG_INFO, NULL, NULL, NULL, NULL, NULL, 0, NULL               \
     }
 
 /*
@@ -320,18 +406,12 @@ acme_problem_subproblem_identifier(const acme_problem* problem, size_t index);
 
 /* ---- Keys ------------------------------------------------------------- */
 
-typedef enum acme_key_type {
-    ACME_KEY_EC_P256 = 0,
-    ACME_KEY_EC_P384 = 1,
-    ACME_KEY_RSA_2048 = 2,
-    ACME_KEY_RSA_3072 = 3,
-    ACME_KEY_RSA_4096 = 4
-} acme_key_type;
-
 /*
  * A private key. It may outlive the client that made it, and any client
- * may export it. Keys are generated from the platform's entropy source
- * through mbedTLS's CTR-DRBG.
+ * may export it. Built-in keys are generated from the platform's entropy
+ * source through mbedTLS's CTR-DRBG; with a host's crypto table
+ * (acme_client_options.crypto) keys are the host's, and "PEM" in the
+ * functions below means whatever bytes its export_key and load_key use.
  */
 typedef struct acme_key acme_key;
 

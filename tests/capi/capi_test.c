@@ -190,6 +190,161 @@ static void test_storage(void)
     acme_client_free(client);
 }
 
+/* A host crypto table with no crypto behind it: handles are counted, and
+   the public key is whatever the test puts in `spki`. */
+struct fake_keys {
+    long live;
+    acme_status public_key_status;
+    int give_null;
+    int oversize;
+    unsigned char spki[91];
+    size_t spki_length;
+};
+
+static acme_status fake_load(void* user, const char* data, size_t length,
+                             void** key)
+{
+    struct fake_keys* keys = user;
+    (void)data;
+    (void)length;
+    if (keys->give_null) {
+        *key = NULL;
+        return ACME_OK;
+    }
+    ++keys->live;
+    *key = keys;
+    return ACME_OK;
+}
+
+static acme_status fake_public_key(void* user, void* key, acme_bytes* out)
+{
+    struct fake_keys* keys = user;
+    (void)key;
+    static char big[64 * 1024 + 1];
+    if (keys->public_key_status != ACME_OK)
+        return keys->public_key_status;
+    if (keys->oversize)
+        return acme_bytes_set(out, big, sizeof big);
+    return acme_bytes_set(out, keys->spki, keys->spki_length);
+}
+
+static acme_status fake_sign(void* user, void* key, const uint8_t* data,
+                             size_t length, const uint8_t* digest,
+                             size_t digest_length, acme_bytes* out)
+{
+    (void)user;
+    (void)key;
+    (void)data;
+    (void)length;
+    (void)digest;
+    (void)digest_length;
+    (void)out;
+    return ACME_E_CRYPTO;
+}
+
+static void fake_free(void* user, void* key)
+{
+    struct fake_keys* keys = user;
+    (void)key;
+    --keys->live;
+}
+
+static acme_status fake_sha256(void* user, const uint8_t* data, size_t length,
+                               uint8_t out[32])
+{
+    (void)user;
+    (void)data;
+    (void)length;
+    memset(out, 0, 32);
+    return ACME_OK;
+}
+
+/* The crypto table's rules and failures, without any request. */
+static void test_host_crypto(void)
+{
+    /* A P-256 SubjectPublicKeyInfo: its fixed header, then 04 || X || Y. */
+    static const unsigned char p256_header[] = {
+        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+        0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+        0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04};
+    acme_client_options options = ACME_CLIENT_OPTIONS_INIT;
+    acme_crypto table = ACME_CRYPTO_INIT;
+    acme_client* client = NULL;
+    acme_key* key = NULL;
+    char* pem = NULL;
+    struct fake_keys keys;
+
+    memset(&keys, 0, sizeof keys);
+    memcpy(keys.spki, p256_header, sizeof p256_header);
+    memset(keys.spki + sizeof p256_header, 0x11, 64);
+    keys.spki_length = sizeof p256_header + 64;
+    options.directory_url = "https://127.0.0.1:1/dir";
+    options.crypto = &table;
+    table.user = &keys;
+
+    /* Half a set of key callbacks is refused, and so is export alone. */
+    table.load_key = fake_load;
+    table.public_key = fake_public_key;
+    EXPECT(acme_client_new(&client, &options) == ACME_E_INVALID_ARGUMENT);
+    EXPECT(strstr(acme_client_last_error(client), "together") != NULL);
+    acme_client_free(client);
+    table.load_key = NULL;
+    table.public_key = NULL;
+    table.export_key = NULL;
+    table.generate_key = NULL;
+    table.sha256 = fake_sha256;
+    EXPECT(acme_client_new(&client, &options) == ACME_OK);
+    /* Digests alone: keys stay built in. */
+    EXPECT(acme_key_generate(&key, client, ACME_KEY_EC_P256) == ACME_OK);
+    acme_key_free(key);
+    key = NULL;
+    acme_client_free(client);
+
+    table.load_key = fake_load;
+    table.public_key = fake_public_key;
+    table.sign = fake_sign;
+    table.free_key = fake_free;
+    EXPECT(acme_client_new(&client, &options) == ACME_OK);
+
+    /* No generate_key, no export_key: both unsupported. */
+    EXPECT(acme_key_generate(&key, client, ACME_KEY_EC_P256) ==
+           ACME_E_UNSUPPORTED);
+    EXPECT(acme_key_load_pem(&key, client, "slot:1", 6) == ACME_OK);
+    EXPECT(keys.live == 1);
+    EXPECT(acme_key_export_pem(&pem, NULL, client, key) == ACME_E_UNSUPPORTED);
+    EXPECT(pem == NULL);
+
+    /* A key outlives its client; its handle goes back when it is freed. */
+    acme_client_free(client);
+    EXPECT(keys.live == 1);
+    acme_key_free(key);
+    key = NULL;
+    EXPECT(keys.live == 0);
+
+    /* A handle whose public key is unusable is handed back at once. */
+    EXPECT(acme_client_new(&client, &options) == ACME_OK);
+    keys.spki[sizeof p256_header - 1] = 0x02; /* compressed: refused */
+    EXPECT(acme_key_load_pem(&key, client, "slot:2", 6) ==
+           ACME_E_INVALID_ARGUMENT);
+    EXPECT(key == NULL && keys.live == 0);
+    keys.public_key_status = ACME_E_CRYPTO;
+    EXPECT(acme_key_load_pem(&key, client, "slot:3", 6) == ACME_E_CRYPTO);
+    EXPECT(strstr(acme_client_last_error(client), "public_key") != NULL);
+    EXPECT(key == NULL && keys.live == 0);
+    keys.public_key_status = ACME_OK;
+    keys.give_null = 1;
+    EXPECT(acme_key_load_pem(&key, client, "slot:4", 6) == ACME_E_CRYPTO);
+    EXPECT(key == NULL && keys.live == 0);
+    keys.give_null = 0;
+    keys.oversize = 1; /* more than acme_bytes takes */
+    EXPECT(acme_key_load_pem(&key, client, "slot:5", 6) ==
+           ACME_E_INVALID_ARGUMENT);
+    EXPECT(key == NULL && keys.live == 0);
+    acme_client_free(client);
+
+    EXPECT(acme_bytes_set(NULL, "x", 1) == ACME_E_INVALID_ARGUMENT);
+}
+
 int main(void)
 {
     test_version();
@@ -198,6 +353,7 @@ int main(void)
     test_bad_options();
     test_keys();
     test_storage();
+    test_host_crypto();
     if (failures == 0)
         printf("capi: all checks passed\n");
     return failures == 0 ? 0 : 1;
