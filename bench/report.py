@@ -333,7 +333,12 @@ def resource_why(d, field, scenarios):
     unit, scale = ("ms", 1.0) if field == "cpu_ms" else ("MB", 1 / 1024)
     parts = []
     f = floor_median(d, "acmekit", index)
-    if f is not None:
+    if f is not None and d.meta.get("build.acmekit") == "static":
+        parts.append("`acmekit-cli --help`, which issues nothing, already "
+                     "costs %.1f %s (a static program: mbedTLS, libstdc++, "
+                     "Boost.JSON and fmt inside it, no shared libraries)"
+                     % (f * scale, unit))
+    elif f is not None:
         parts.append("`acmekit-cli --help`, which issues nothing, already "
                      "costs %.1f %s (it loads %s shared libraries, "
                      "OpenSSL's libcrypto and libssl for cpp-httplib next "
@@ -423,8 +428,11 @@ def footprint_section(d, out):
                 label, name, parts[0], int(parts[0]) / 1024,
                 parts[1] if len(parts) > 1 else "-"))
     if "footprint.cli" in d.meta:
-        out.append("| acmekit-cli (dynamically linked example) | %s bytes "
-                   "| |" % d.meta["footprint.cli"])
+        how = ("fully static, the program measured above"
+               if d.meta.get("build.acmekit") == "static" else
+               "dynamically linked, the program measured above")
+        out.append("| acmekit-cli (%s) | %s bytes | |" %
+                   (how, d.meta["footprint.cli"]))
     out.append("")
     if d.footprint_text is not None:
         out.append("`scripts/footprint` printed:\n")

@@ -10,9 +10,11 @@
 #include <acmekit/issuance.hpp>
 #include <acmekit/renew.hpp>
 #include <acmekit/stored.hpp>
-#ifdef ACMEKIT_WITH_HTTPLIB
 #include <acmekit/adapters/http01_responder.hpp>
+#ifdef ACMEKIT_WITH_HTTPLIB
 #include <acmekit/adapters/httplib_transport.hpp>
+#else
+#include <acmekit/adapters/mbedtls_transport.hpp>
 #endif
 
 #include <algorithm>
@@ -255,42 +257,38 @@ const acme::subproblem* subproblem_at(const acme_problem* problem, size_t index)
     return &problem->value.subproblems[index];
 }
 
-#ifndef ACMEKIT_WITH_HTTPLIB
-// Keys and names work without a transport; requests say why they cannot.
-class no_transport final : public acme::transport {
-public:
-    acme::http_response send(const acme::http_request&) override
-    {
-        throw acme::error(acme::status::unsupported,
-                          "built without the cpp-httplib transport");
-    }
-};
-#endif
+// Both built-in transports take the same settings.
+template <typename Options>
+Options transport_options(const acme_client_options& opts)
+{
+    Options out;
+    if (opts.ca_file != nullptr)
+        out.ca_file = opts.ca_file;
+    if (opts.connect_timeout_ms != 0)
+        out.connect_timeout = std::chrono::milliseconds(opts.connect_timeout_ms);
+    if (opts.read_timeout_ms != 0)
+        out.read_timeout = std::chrono::milliseconds(opts.read_timeout_ms);
+    if (opts.proxy_url != nullptr)
+        out.proxy_url = opts.proxy_url;
+    if (opts.proxy_user != nullptr)
+        out.proxy_user = opts.proxy_user;
+    if (opts.proxy_password != nullptr)
+        out.proxy_password = acme::secret_bytes(
+            reinterpret_cast<const std::uint8_t*>(opts.proxy_password),
+            std::strlen(opts.proxy_password));
+    out.proxy_from_environment = opts.proxy_from_environment != 0;
+    return out;
+}
 
+// cpp-httplib over OpenSSL where the build has it, else mbedTLS's own TLS.
 std::unique_ptr<acme::transport> make_transport(const acme_client_options& opts)
 {
 #ifdef ACMEKIT_WITH_HTTPLIB
-    acme::httplib_transport_options http;
-    if (opts.ca_file != nullptr)
-        http.ca_file = opts.ca_file;
-    if (opts.connect_timeout_ms != 0)
-        http.connect_timeout =
-            std::chrono::milliseconds(opts.connect_timeout_ms);
-    if (opts.read_timeout_ms != 0)
-        http.read_timeout = std::chrono::milliseconds(opts.read_timeout_ms);
-    if (opts.proxy_url != nullptr)
-        http.proxy_url = opts.proxy_url;
-    if (opts.proxy_user != nullptr)
-        http.proxy_user = opts.proxy_user;
-    if (opts.proxy_password != nullptr)
-        http.proxy_password = acme::secret_bytes(
-            reinterpret_cast<const std::uint8_t*>(opts.proxy_password),
-            std::strlen(opts.proxy_password));
-    http.proxy_from_environment = opts.proxy_from_environment != 0;
-    return std::make_unique<acme::httplib_transport>(std::move(http));
+    return std::make_unique<acme::httplib_transport>(
+        transport_options<acme::httplib_transport_options>(opts));
 #else
-    (void)opts;
-    return std::make_unique<no_transport>();
+    return std::make_unique<acme::mbedtls_transport>(
+        transport_options<acme::mbedtls_transport_options>(opts));
 #endif
 }
 
@@ -340,7 +338,6 @@ make_http01_solver(const acme_issue_options& opts)
     if (opts.http01_webroot != nullptr)
         return std::make_unique<acme::webroot_solver>(acme::webroot_options{
             opts.http01_webroot, opts.http01_keep_files != 0});
-#ifdef ACMEKIT_WITH_HTTPLIB
     acme::http01_responder_options responder;
     if (opts.http01_address != nullptr)
         responder.address = opts.http01_address;
@@ -351,12 +348,6 @@ make_http01_solver(const acme_issue_options& opts)
     auto built_in = std::make_unique<acme::http01_responder>(responder);
     built_in->start();
     return built_in;
-#else
-    throw acme::error(acme::status::unsupported,
-                      "built without the HTTP-01 responder: pass "
-                      "http01_webroot, or http01_publish and "
-                      "http01_withdraw");
-#endif
 }
 
 std::unique_ptr<acme::dns_publisher>

@@ -312,9 +312,10 @@ typedef struct acme_client_options {
     acme_log_fn log;
     void* log_user;
     acme_log_level max_log_level;
-    /* The host's HTTP stack instead of the built-in one (which a build
-       without cpp-httplib lacks); ca_file and the timeouts are then the
-       host's business. Copied; NULL: built-in. */
+    /* The host's HTTP stack instead of the built-in one (cpp-httplib
+       over OpenSSL, or in a build without cpp-httplib mbedTLS's own TLS);
+       ca_file, the timeouts and the proxy are then the host's business.
+       Copied; NULL: built-in. */
     const acme_transport* transport;
     /* The host's clock; copied; NULL: the system clock. */
     const acme_clock* clock;
@@ -346,7 +347,7 @@ typedef struct acme_client_options {
  * on failure (except ACME_E_OUT_OF_MEMORY, where it is NULL): such a
  * client answers only acme_client_last_error() and must still be freed.
  * Errors: ACME_E_INVALID_ARGUMENT for bad options, ACME_E_IO for an
- * unreadable ca_file, ACME_E_UNSUPPORTED when built without a transport.
+ * unreadable ca_file.
  */
 ACME_API acme_status acme_client_new(acme_client** out,
                                      const acme_client_options* options);
