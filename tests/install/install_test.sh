@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# install_test.sh BUILDDIR [--sanitize=LIST] [--no-pebble] - what `meson
+# install_test.sh BUILDDIR [--sanitize=LIST] - what `meson
 # install` puts in place is enough for a program of one's own: after an
 # install of BUILDDIR into a temporary DESTDIR, examples/minimal.c,
 # copied out of the tree, compiles against the installed acmekit.h alone
@@ -9,21 +9,19 @@
 # lib directory, takes libacmekit.so.0 from there; and the program then
 # gets a certificate from Pebble on 127.0.0.1, the way minimal_example.sh
 # runs the in-tree build. --sanitize=LIST compiles the program with
-# -fsanitize=LIST, as an instrumented library needs; --no-pebble stops
-# before the run (a build without the built-in transport).
+# -fsanitize=LIST, as an instrumented library needs.
 set -euo pipefail
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
 
-usage='usage: install_test.sh BUILDDIR [--sanitize=LIST] [--no-pebble]'
+usage='usage: install_test.sh BUILDDIR [--sanitize=LIST]'
 builddir=${1:?$usage}
 shift
-sanitize='' pebble=1
+sanitize=''
 for arg in "$@"; do
   case $arg in
     --sanitize=none) ;;
     --sanitize=*) sanitize=${arg#--sanitize=} ;;
-    --no-pebble) pebble=0 ;;
     *) printf '%s\n' "$usage" >&2; exit 2 ;;
   esac
 done
@@ -139,10 +137,6 @@ e2e_log "minimal needs libacmekit.so.0, loaded from $libdir"
 
 # --- a certificate from Pebble --------------------------------------------
 
-if (( pebble == 0 )); then
-  e2e_log "PASS (without the Pebble run: --no-pebble)"
-  exit 0
-fi
 pebble_start "$E2E_TMP/pebble"
 timeout -k 5 60 "$app/minimal" "$PEBBLE_DIRECTORY" "$PEBBLE_CA_FILE" \
   device.example.com "$PEBBLE_HTTP_PORT" >"$E2E_TMP/chain.pem" ||

@@ -1,6 +1,5 @@
-// The HTTP-01 responder, over cpp-httplib or over plain sockets, whichever
-// the build has: the client side here is raw sockets, so the same tests
-// hold both implementations to one behaviour.
+// The HTTP-01 responder, spoken to over raw sockets, so that malformed,
+// slow and half-closed requests can be sent as a hostile client would.
 #include <doctest/doctest.h>
 
 #include <acmekit/adapters/http01_responder.hpp>
