@@ -500,7 +500,13 @@ secret_bytes connect_request(const proxy_config& proxy, std::string_view target,
 
 std::optional<connect_reply> parse_connect_reply(std::string_view head)
 {
-    std::size_t end = head.find("\r\n");
+    auto ends_with = [head](std::string_view tail) {
+        return head.size() >= tail.size() &&
+               head.substr(head.size() - tail.size()) == tail;
+    };
+    if (!ends_with("\r\n\r\n") && !ends_with("\n\n"))
+        return std::nullopt;
+    std::size_t end = head.find_first_of("\r\n");
     std::string_view line = head.substr(0, end);
     if (line.size() < 12 || line.compare(0, 7, "HTTP/1.") != 0 ||
         !is_digit(line[7]) || line[8] != ' ')
@@ -514,12 +520,19 @@ std::optional<connect_reply> parse_connect_reply(std::string_view head)
         (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
     if (reply.status < 100)
         return std::nullopt;
-    std::string_view reason = line.size() > 13 ? line.substr(13) : "";
-    for (char c : reason.substr(0, 80)) {
-        auto u = static_cast<unsigned char>(c);
-        reply.reason.push_back(u >= 0x20 && u < 0x7f ? c : '?');
-    }
     return reply;
+}
+
+std::string connect_refused(const proxy_config& proxy, std::string_view target,
+                            const connect_reply& reply)
+{
+    const char* hint = "";
+    if (reply.status == 407)
+        hint = proxy.user.empty()
+                   ? " (no proxy credentials were configured)"
+                   : " (the proxy did not accept the credentials)";
+    return fmt::format("proxy {} refused CONNECT {}: HTTP {}{}",
+                       proxy.address(), target, reply.status, hint);
 }
 
 } // namespace acme::detail

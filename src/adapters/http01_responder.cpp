@@ -7,6 +7,8 @@
 #include <acmekit/adapters/http01_responder.hpp>
 #include <acmekit/problem.hpp>
 
+#include "detail/http_syntax.hpp"
+
 #include <fmt/format.h>
 
 #include <fcntl.h>
@@ -103,19 +105,6 @@ bool make_nonblocking(int fd) noexcept
     int flags = fcntl(fd, F_GETFL);
     return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 &&
            fcntl(fd, F_SETFD, FD_CLOEXEC) == 0;
-}
-
-// RFC 9110 section 5.6.2: the characters of a method or field name.
-bool is_tchar(char c) noexcept
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-           (c >= '0' && c <= '9') ||
-           std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-}
-
-bool is_token(const std::string& text) noexcept
-{
-    return !text.empty() && std::all_of(text.begin(), text.end(), is_tchar);
 }
 
 int hex_digit(char c) noexcept
@@ -218,12 +207,9 @@ std::vector<std::string> head_lines(const std::string& head)
 bool valid_field_line(const std::string& line) noexcept
 {
     std::size_t colon = line.find(':');
-    if (colon == std::string::npos || !is_token(line.substr(0, colon)))
-        return false;
-    return std::none_of(line.begin() + colon + 1, line.end(), [](char c) {
-        auto u = static_cast<unsigned char>(c);
-        return (u < 0x20 && c != '\t') || u == 0x7f;
-    });
+    return colon != std::string::npos &&
+           detail::is_token(std::string_view(line).substr(0, colon)) &&
+           detail::is_field_value(std::string_view(line).substr(colon + 1));
 }
 
 std::string reply(int code, const char* reason, const std::string& body,
@@ -281,7 +267,7 @@ int parse_head(const std::string& head, request& out)
     out.method = line.substr(0, first);
     std::string target = line.substr(first + 1, second - first - 1);
     std::string version = line.substr(second + 1);
-    if (!is_token(out.method) || !is_http_version(version) ||
+    if (!detail::is_token(out.method) || !is_http_version(version) ||
         !is_visible(target) || !target_path(target, out.path) ||
         !std::all_of(lines.begin() + 1, lines.end(), valid_field_line))
         return 400;

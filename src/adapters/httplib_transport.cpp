@@ -408,16 +408,8 @@ private:
             return false;
         }
         if (reply->status < 200 || reply->status > 299) {
-            std::string hint;
-            if (reply->status == 407)
-                hint = proxy_.user.empty()
-                           ? " (no proxy credentials were configured)"
-                           : " (the proxy did not accept the credentials)";
             fail(status::connect_failed,
-                 fmt::format("proxy {} refused CONNECT {}: HTTP {}{}{}{}",
-                             address_, target_, reply->status,
-                             reply->reason.empty() ? "" : " ", reply->reason,
-                             hint));
+                 detail::connect_refused(proxy_, target_, *reply));
             return false;
         }
         return true;

@@ -1,6 +1,7 @@
 #include <acmekit/adapters/mbedtls_transport.hpp>
 #include <acmekit/problem.hpp>
 
+#include "detail/http_syntax.hpp"
 #include "detail/proxy.hpp"
 
 #include <mbedtls/asn1.h>
@@ -70,20 +71,6 @@ bool equals_nocase(std::string_view a, std::string_view b)
     return true;
 }
 
-// RFC 9110 section 5.6.2.
-bool is_token(std::string_view text)
-{
-    if (text.empty())
-        return false;
-    for (char c : text) {
-        bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                     (c >= 'A' && c <= 'Z');
-        if (!alnum && std::strchr("!#$%&'*+-.^_`|~", c) == nullptr)
-            return false;
-    }
-    return true;
-}
-
 std::string_view trim(std::string_view text)
 {
     while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
@@ -91,6 +78,20 @@ std::string_view trim(std::string_view text)
     while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
         text.remove_suffix(1);
     return text;
+}
+
+// A DNS name in ASCII (an IDN in its xn-- form) or an IP literal: what the
+// Host header, the CONNECT line and certificate checks can carry safely.
+bool plain_host(std::string_view host)
+{
+    for (char c : host) {
+        bool allowed = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                       (c >= 'A' && c <= 'Z') || c == '.' || c == '-' ||
+                       c == '_' || c == ':';
+        if (!allowed)
+            return false;
+    }
+    return true;
 }
 
 /// Where a request goes, from its absolute URL.
@@ -130,9 +131,8 @@ target_url parse_target(const std::string& url)
     auto parts = out.authority.find('@') == std::string::npos
                      ? detail::split_host_port(out.authority)
                      : std::nullopt;
-    if (!parts)
-        throw error(status::invalid_argument,
-                    fmt::format("unusable host in URL: {}", url));
+    if (!parts || !plain_host(parts->host))
+        throw error(status::invalid_argument, "unusable host in URL");
     out.host = parts->host;
     out.port = parts->port.value_or(out.tls ? 443 : 80);
 
@@ -151,16 +151,10 @@ target_url parse_target(const std::string& url)
     return out;
 }
 
-bool is_header_value(std::string_view value)
-{
-    return value.find_first_of(std::string_view("\r\n\0", 3)) ==
-           std::string_view::npos;
-}
-
 std::string request_head(const http_request& request, const target_url& target,
                          const std::string& user_agent)
 {
-    if (!is_token(request.method))
+    if (!detail::is_token(request.method))
         throw error(status::invalid_argument,
                     fmt::format("{}: unusable HTTP method", target.address()));
     std::string head =
@@ -168,11 +162,11 @@ std::string request_head(const http_request& request, const target_url& target,
                     target.path, target.authority);
     bool own_user_agent = false;
     for (const http_header& h : request.headers) {
-        if (!is_token(h.name) || !is_header_value(h.value))
-            throw error(status::invalid_argument,
-                        fmt::format("{}: unusable request header {}",
-                                    target.address(),
-                                    is_token(h.name) ? h.name : "name"));
+        if (!detail::is_token(h.name) || !detail::is_field_value(h.value))
+            throw error(
+                status::invalid_argument,
+                fmt::format("{}: unusable request header {}", target.address(),
+                            detail::is_token(h.name) ? h.name : "name"));
         // The framing and the host are this transport's to set: a second
         // Content-Length would desynchronise the connection.
         if (equals_nocase(h.name, "Host") ||
@@ -183,7 +177,7 @@ std::string request_head(const http_request& request, const target_url& target,
         own_user_agent |= equals_nocase(h.name, "User-Agent");
         head += fmt::format("{}: {}\r\n", h.name, h.value);
     }
-    if (!own_user_agent && is_header_value(user_agent))
+    if (!own_user_agent && detail::is_field_value(user_agent))
         head += fmt::format("User-Agent: {}\r\n", user_agent);
     if (!request.body.empty() || request.method == "POST")
         head += fmt::format("Content-Length: {}\r\n", request.body.size());
@@ -193,8 +187,9 @@ std::string request_head(const http_request& request, const target_url& target,
 
 int remaining_ms(steady_clock::time_point until)
 {
-    auto left =
-        std::chrono::duration_cast<milliseconds>(until - steady_clock::now());
+    // Rounded up: a wait that ends a little early would find the deadline
+    // not yet reached and blame the wrong limit.
+    auto left = std::chrono::ceil<milliseconds>(until - steady_clock::now());
     return static_cast<int>(std::clamp<long long>(left.count(), 0, 1 << 30));
 }
 
@@ -233,6 +228,16 @@ public:
     {
         return std::min(end_, steady_clock::now() + connect_);
     }
+
+    /// The same limits, but over by the connect timeout from now: a
+    /// proxy's answer to CONNECT is part of reaching the server.
+    request_clock connecting() const
+    {
+        request_clock out = *this;
+        out.end_ = connect_deadline();
+        return out;
+    }
+    milliseconds connect_timeout() const { return connect_; }
     bool over() const { return steady_clock::now() >= end_; }
 
     [[noreturn]] void expired(const std::string& where,
@@ -741,10 +746,11 @@ int dial(const std::string& host, std::uint16_t port, const std::string& where,
 /// proxy when it refuses or fails.
 void open_tunnel(connection& conn, const detail::proxy_config& proxy,
                  const std::string& target, const std::string& user_agent,
-                 const request_clock& clock)
+                 const request_clock& request_limits)
 {
     std::string proxy_address = proxy.address();
     secret_bytes request = detail::connect_request(proxy, target, user_agent);
+    request_clock clock = request_limits.connecting();
     try {
         conn.write_all(request.view(), clock);
         request.clear();
@@ -771,23 +777,21 @@ void open_tunnel(connection& conn, const detail::proxy_config& proxy,
                         fmt::format("proxy {}: not an HTTP answer to CONNECT "
                                     "{}",
                                     proxy_address, target));
-        if (reply->status < 200 || reply->status > 299) {
-            std::string hint;
-            if (reply->status == 407)
-                hint = proxy.user.empty()
-                           ? " (no proxy credentials were configured)"
-                           : " (the proxy did not accept the credentials)";
-            throw error(
-                status::connect_failed,
-                fmt::format("proxy {} refused CONNECT {}: HTTP {}{}{}{}",
-                            proxy_address, target, reply->status,
-                            reply->reason.empty() ? "" : " ", reply->reason,
-                            hint));
-        }
+        if (reply->status < 200 || reply->status > 299)
+            throw error(status::connect_failed,
+                        detail::connect_refused(proxy, target, *reply));
     } catch (const connection_lost& lost) {
         throw error(status::connect_failed,
                     fmt::format("proxy {}: {} before an answer to CONNECT {}",
                                 proxy_address, lost.reason, target));
+    } catch (const error& e) {
+        if (e.code() != status::timeout)
+            throw;
+        throw error(status::timeout,
+                    fmt::format("proxy {}: no answer to CONNECT {} within {} "
+                                "ms",
+                                proxy_address, target,
+                                clock.connect_timeout().count()));
     }
 }
 
@@ -921,7 +925,9 @@ private:
             // rather than guessed at.
             std::size_t colon = text.find(':');
             if (colon == std::string::npos ||
-                !is_token(std::string_view(text).substr(0, colon)))
+                !detail::is_token(std::string_view(text).substr(0, colon)) ||
+                !detail::is_field_value(
+                    std::string_view(text).substr(colon + 1)))
                 bad(fmt::format("malformed {} line", what));
             headers.push_back(
                 {text.substr(0, colon),

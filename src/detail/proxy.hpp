@@ -91,15 +91,19 @@ const char* process_env(const char* name);
 secret_bytes connect_request(const proxy_config& proxy, std::string_view target,
                              std::string_view user_agent);
 
-/// The status line of a proxy's answer to CONNECT.
+/// The status of a proxy's answer to CONNECT. Its reason phrase is not
+/// kept: a proxy may echo the request there, credentials included.
 struct connect_reply {
     int status = 0;
-    /// The reason phrase, cut to printable ASCII for messages.
-    std::string reason;
 };
 
-/// Parses the first line of `head` ("HTTP/1.x NNN reason"); nothing when
-/// it is not an HTTP status line.
+/// Parses a proxy's whole answer head, blank line included; nothing when
+/// it is not an HTTP status line or the head never ended.
 std::optional<connect_reply> parse_connect_reply(std::string_view head);
+
+/// The message for a CONNECT the proxy refused: its address, the target
+/// and the status, with a hint for 407.
+std::string connect_refused(const proxy_config& proxy, std::string_view target,
+                            const connect_reply& reply);
 
 } // namespace acme::detail

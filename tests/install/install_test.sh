@@ -62,24 +62,29 @@ libdir=$(dirname "$lib")
 # --- compile out of the tree ----------------------------------------------
 
 # The installed .pc names /usr/local (or the configured prefix); the
-# sysroot puts DESTDIR in front of its -I and -L. The installed directory
-# comes first, so that no acmekit.pc from elsewhere can answer; the
-# system's directories follow for what it requires (fmt, in a build
-# without cpp-httplib), whose -I/usr/include then becomes a harmless
-# DESTDIR/usr/include.
-system_pc_path=$(pkg-config --variable pc_path pkg-config) ||
-  fail "pkg-config does not tell its search path"
+# sysroot puts DESTDIR in front of its -I and -L. Only the installed
+# directory is searched: a C program needs nothing from the packages
+# behind the C ABI (fmt, cpp-httplib, OpenSSL), not even their .pc files,
+# and gets no flag but the include directory.
 pkgconf() {
-  PKG_CONFIG_LIBDIR=$(dirname "$pc"):$system_pc_path PKG_CONFIG_PATH='' \
+  PKG_CONFIG_LIBDIR=$(dirname "$pc") PKG_CONFIG_PATH='' \
     PKG_CONFIG_SYSROOT_DIR=$dest pkg-config "$@"
 }
 cflags=$(pkgconf --cflags acmekit) || fail "pkg-config --cflags failed"
 libs=$(pkgconf --libs acmekit) || fail "pkg-config --libs failed"
 e2e_log "pkg-config: $cflags $libs"
-[[ $cflags == *"-I$dest/"* ]] ||
-  fail "pkg-config --cflags ($cflags) points outside $dest"
+read -r -a cflag_words <<<"$cflags"
+[[ ${#cflag_words[@]} -eq 1 && ${cflag_words[0]} == "-I$dest/"* ]] ||
+  fail "pkg-config --cflags ($cflags) is more than the installed" \
+    "include directory under $dest"
 [[ $libs == *"-L$dest/"* ]] ||
   fail "pkg-config --libs ($libs) points outside $dest"
+# A static link takes the libraries behind the ABI and the C++ runtime.
+static_libs=$(pkgconf --static --libs acmekit) ||
+  fail "pkg-config --static --libs failed"
+[[ $static_libs == *-lmbedcrypto* && $static_libs == *-lstdc++* ]] ||
+  fail "pkg-config --static --libs ($static_libs) lacks mbedTLS or" \
+    "libstdc++"
 
 mkdir -p "$app"
 cp "$root/examples/minimal.c" "$app/minimal.c"

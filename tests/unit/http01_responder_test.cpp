@@ -359,6 +359,27 @@ TEST_CASE("a request head over the limit is refused, not buffered")
     CHECK(after.status == 200);
 }
 
+TEST_CASE("a NUL in the method or a field is a bad request")
+{
+    int port = free_port();
+    http01_responder responder({"127.0.0.1", port});
+    responder.present(task("nul"));
+    const char in_method[] =
+        "G\0T /.well-known/acme-challenge/nul HTTP/1.1\r\n\r\n";
+    const char in_name[] = "GET /.well-known/acme-challenge/nul HTTP/1.1\r\n"
+                           "X-\0A: b\r\n\r\n";
+    const char in_value[] = "GET /.well-known/acme-challenge/nul HTTP/1.1\r\n"
+                            "X-A: b\0c\r\n\r\n";
+    for (const std::string& request :
+         {std::string(in_method, sizeof in_method - 1),
+          std::string(in_name, sizeof in_name - 1),
+          std::string(in_value, sizeof in_value - 1)}) {
+        auto r = round_trip("127.0.0.1", port, request, true);
+        CHECK(r.status == 400);
+        CHECK(r.body.find("thumbprint") == std::string::npos);
+    }
+}
+
 TEST_CASE("garbage gets no answer and does not hurt the responder")
 {
     int port = free_port();

@@ -773,6 +773,17 @@ TEST_CASE("mbedtls_transport: malformed responses are bad_response")
         "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
     };
+    // NUL in a field name or value: every party reads it differently.
+    const char nul_in_name[] = "HTTP/1.1 200 OK\r\nReplay-\0Nonce: a\r\n\r\n";
+    const char nul_in_value[] = "HTTP/1.1 200 OK\r\nReplay-Nonce: a\0b\r\n\r\n";
+    std::string nul_name(nul_in_name, sizeof nul_in_name - 1);
+    std::string nul_value(nul_in_value, sizeof nul_in_value - 1);
+    for (const std::string& reply : {nul_name, nul_value}) {
+        tls_server server("good", answer(reply), 1);
+        mbedtls_transport http(trusting_test_ca());
+        CHECK(code_of(http, {"GET", server.url("/"), {}, {}}) ==
+              status::bad_response);
+    }
     for (const char* reply : replies) {
         CAPTURE(reply);
         tls_server server("good", answer(reply), 1);
@@ -845,6 +856,23 @@ TEST_CASE("mbedtls_transport: unusable options and requests are refused")
                          "https://127.0.0.1:1/",
                          {{"X-Evil", "a\r\nInjected: 1"}},
                          {}}) == status::invalid_argument);
+    // A NUL ends a C string, not an HTTP token.
+    CHECK(code_of(http,
+                  {std::string("GET\0X", 5), "https://127.0.0.1:1/", {}, {}}) ==
+          status::invalid_argument);
+    CHECK(code_of(http, {"GET",
+                         "https://127.0.0.1:1/",
+                         {{std::string("X-A\0B", 5), "v"}},
+                         {}}) == status::invalid_argument);
+    // A host goes into the Host header and the CONNECT line as it is.
+    for (const char* url : {"https://ca.example\r\nX-Injected:443/dir",
+                            "https://ca example/", "https://ca\texample/"}) {
+        CAPTURE(url);
+        std::string message;
+        CHECK(code_of(http, {"GET", url, {}, {}}, &message) ==
+              status::invalid_argument);
+        CHECK(message.find_first_of("\r\n") == std::string::npos);
+    }
 }
 
 TEST_CASE("mbedtls_transport: through a CONNECT proxy, one tunnel")
@@ -877,4 +905,33 @@ TEST_CASE("mbedtls_transport: a proxy that refuses the tunnel is named")
           status::connect_failed);
     CHECK(contains(message, "proxy 127.0.0.1:" + std::to_string(proxy.port()) +
                                 " refused CONNECT 127.0.0.1:9: HTTP 407"));
+}
+
+TEST_CASE("mbedtls_transport: a silent proxy is bounded by the connect "
+          "timeout")
+{
+    // A listener that accepts into its backlog and never answers.
+    int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof addr;
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) ==
+            0);
+    REQUIRE(::listen(listener, 1) == 0);
+    ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &length);
+
+    auto options = trusting_test_ca();
+    options.proxy_url =
+        "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    options.connect_timeout = milliseconds(300);
+    options.read_timeout = milliseconds(5000);
+    mbedtls_transport http(options);
+    std::string message;
+    auto start = steady_clock::now();
+    CHECK(code_of(http, {"GET", "https://127.0.0.1:9/", {}, {}}, &message) ==
+          status::timeout);
+    CHECK(steady_clock::now() - start < milliseconds(3000));
+    CHECK(contains(message, "no answer to CONNECT 127.0.0.1:9 within 300 ms"));
+    ::close(listener);
 }

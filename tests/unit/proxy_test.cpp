@@ -366,17 +366,29 @@ TEST_CASE("the CONNECT request and the proxy's status line")
         "HTTP/1.0 200 Connection established\r\nProxy-agent: x\r\n\r\n");
     REQUIRE(reply);
     CHECK(reply->status == 200);
-    CHECK(reply->reason == "Connection established");
     reply = detail::parse_connect_reply("HTTP/1.1 407\r\n\r\n");
     REQUIRE(reply);
     CHECK(reply->status == 407);
-    CHECK(reply->reason.empty());
-    reply = detail::parse_connect_reply("HTTP/1.1 403 Bad\x01thing\r\n\r\n");
+    reply = detail::parse_connect_reply("HTTP/1.1 403 Bad\x01thing\n\n");
     REQUIRE(reply);
-    CHECK(reply->reason == "Bad?thing");
-    for (const char* bad : {"SSH-2.0-OpenSSH\r\n", "HTTP/2 200 OK\r\n",
-                            "HTTP/1.1 20 OK\r\n", "HTTP/1.1 2000 OK\r\n",
-                            "HTTP/1.1 099 x\r\n", "", "HTTP/1.1 abc\r\n"}) {
+    CHECK(reply->status == 403);
+    // The reason phrase is never part of a message: a proxy may echo the
+    // credentials there.
+    detail::proxy_config with_user =
+        parse_proxy_url("http://u:secret@p.example:3128");
+    std::string refused =
+        detail::connect_refused(with_user, "ca.example:443",
+                                *detail::parse_connect_reply(
+                                    "HTTP/1.1 407 Basic dTpzZWNyZXQ=\r\n\r\n"));
+    CHECK(refused == "proxy p.example:3128 refused CONNECT ca.example:443: "
+                     "HTTP 407 (the proxy did not accept the credentials)");
+    for (const char* bad :
+         {"SSH-2.0-OpenSSH\r\n\r\n", "HTTP/2 200 OK\r\n\r\n",
+          "HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n",
+          "HTTP/1.1 099 x\r\n\r\n", "", "HTTP/1.1 abc\r\n\r\n",
+          // A head cut off before its blank line: what follows would be
+          // taken for the server's bytes.
+          "HTTP/1.1 200 OK\r\n", "HTTP/1.1 200 OK\r\nX-Long: aaaa"}) {
         CAPTURE(bad);
         CHECK_FALSE(detail::parse_connect_reply(bad));
     }
@@ -761,9 +773,8 @@ TEST_CASE("a proxy's refusal comes back at once with its status code")
         CHECK(e.code() == status::connect_failed);
         CHECK(std::string(e.what()) ==
               "proxy " + address +
-                  " refused CONNECT ca.example:14000: HTTP 407 Proxy "
-                  "Authentication Required (no proxy credentials were "
-                  "configured)");
+                  " refused CONNECT ca.example:14000: HTTP 407 (no proxy "
+                  "credentials were configured)");
         // The next request opens a new tunnel and fails the same way.
         e = send_error(http, "https://ca.example:14000/dir");
         CHECK(contains(e.what(), "HTTP 407"));
@@ -804,8 +815,8 @@ TEST_CASE("a proxy that refuses the port, closes or stays silent")
         httplib_transport http(options);
         error e = send_error(http, "https://ca.example/dir");
         CHECK(e.code() == status::connect_failed);
-        CHECK(contains(e.what(), "refused CONNECT ca.example:443: HTTP 403 "
-                                 "Access violation"));
+        CHECK(contains(e.what(), "refused CONNECT ca.example:443: HTTP 403"));
+        CHECK_FALSE(contains(e.what(), "Access violation"));
     }
 
     SUBCASE("closed without an answer")
