@@ -1,4 +1,5 @@
 #include "detail/link.hpp"
+#include "detail/http_syntax.hpp"
 
 #include <cctype>
 #include <strings.h>
@@ -6,15 +7,6 @@
 namespace acme::detail {
 
 namespace {
-
-std::string_view trim(std::string_view text)
-{
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
-        text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
-        text.remove_suffix(1);
-    return text;
-}
 
 bool same_text(std::string_view a, std::string_view b)
 {
@@ -41,11 +33,11 @@ std::string_view rel_of(std::string_view params)
 {
     while (!params.empty()) {
         std::size_t semicolon = params.find(';');
-        std::string_view param = trim(params.substr(0, semicolon));
+        std::string_view param = trim_ows(params.substr(0, semicolon));
         std::size_t equals = param.find('=');
         if (equals != std::string_view::npos &&
-            same_text(trim(param.substr(0, equals)), "rel")) {
-            std::string_view value = trim(param.substr(equals + 1));
+            same_text(trim_ows(param.substr(0, equals)), "rel")) {
+            std::string_view value = trim_ows(param.substr(equals + 1));
             if (value.size() >= 2 && value.front() == '"' &&
                 value.back() == '"')
                 value = value.substr(1, value.size() - 2);

@@ -2,6 +2,7 @@
 #include <acmekit/problem.hpp>
 
 #include "detail/proxy.hpp"
+#include "detail/socket_wait.hpp"
 
 #include <httplib.h>
 
@@ -180,29 +181,6 @@ private:
     int fd_;
 };
 
-int remaining_ms(steady_clock::time_point deadline)
-{
-    auto left = std::chrono::duration_cast<milliseconds>(deadline -
-                                                         steady_clock::now());
-    return static_cast<int>(std::clamp<long long>(left.count(), 0, 1 << 30));
-}
-
-// Waits for `events` on fd until the deadline; false on timeout. EINTR
-// is retried against the same deadline, so the wait stays bounded.
-bool wait_for(int fd, short events, steady_clock::time_point deadline)
-{
-    for (;;) {
-        pollfd p{fd, events, 0};
-        int n = ::poll(&p, 1, remaining_ms(deadline));
-        if (n > 0)
-            return true;
-        if (n == 0)
-            return false;
-        if (errno != EINTR)
-            return true; // the next call reports the error
-    }
-}
-
 void set_timeout(int fd, int option, milliseconds value)
 {
     timeval tv{};
@@ -313,7 +291,7 @@ private:
                 last_errno = errno;
                 continue;
             }
-            if (!wait_for(fd.get(), POLLOUT, deadline)) {
+            if (!detail::wait_ready(fd.get(), POLLOUT, deadline)) {
                 timed_out = true;
                 break;
             }
@@ -348,7 +326,7 @@ private:
             detail::connect_request(proxy_, target_, user_agent_);
         std::size_t sent = 0;
         while (sent < request.size()) {
-            if (!wait_for(fd, POLLOUT, next_wait())) {
+            if (!detail::wait_ready(fd, POLLOUT, next_wait())) {
                 fail(status::timeout,
                      fmt::format("proxy {}: timed out sending CONNECT {}",
                                  address_, target_));
@@ -379,7 +357,7 @@ private:
             if (head.size() >= 2 &&
                 head.compare(head.size() - 2, 2, "\n\n") == 0)
                 break;
-            if (!wait_for(fd, POLLIN, next_wait())) {
+            if (!detail::wait_ready(fd, POLLIN, next_wait())) {
                 fail(status::timeout,
                      fmt::format("proxy {}: no answer to CONNECT {} in "
                                  "time",

@@ -3,6 +3,7 @@
 
 #include "detail/http_syntax.hpp"
 #include "detail/proxy.hpp"
+#include "detail/socket_wait.hpp"
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/ctr_drbg.h>
@@ -69,15 +70,6 @@ bool equals_nocase(std::string_view a, std::string_view b)
         if (ascii_lower(a[i]) != ascii_lower(b[i]))
             return false;
     return true;
-}
-
-std::string_view trim(std::string_view text)
-{
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
-        text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
-        text.remove_suffix(1);
-    return text;
 }
 
 // A DNS name in ASCII (an IDN in its xn-- form) or an IP literal: what the
@@ -183,30 +175,6 @@ std::string request_head(const http_request& request, const target_url& target,
         head += fmt::format("Content-Length: {}\r\n", request.body.size());
     head += "\r\n";
     return head;
-}
-
-int remaining_ms(steady_clock::time_point until)
-{
-    // Rounded up: a wait that ends a little early would find the deadline
-    // not yet reached and blame the wrong limit.
-    auto left = std::chrono::ceil<milliseconds>(until - steady_clock::now());
-    return static_cast<int>(std::clamp<long long>(left.count(), 0, 1 << 30));
-}
-
-// Waits for `events` on fd until `until`; false on timeout. EINTR is
-// retried against the same deadline, so the wait stays bounded.
-bool wait_ready(int fd, short events, steady_clock::time_point until)
-{
-    for (;;) {
-        pollfd p{fd, events, 0};
-        int n = ::poll(&p, 1, remaining_ms(until));
-        if (n > 0)
-            return true;
-        if (n == 0)
-            return false;
-        if (errno != EINTR)
-            return true; // the next call reports the error
-    }
 }
 
 /// The limits of one send(): every wait ends at the next silence limit
@@ -369,7 +337,7 @@ std::string verify_problem(std::uint32_t flags, const std::string& host)
     std::string reasons;
     for (std::string_view rest = info; !rest.empty();) {
         std::size_t newline = rest.find('\n');
-        std::string_view line = trim(rest.substr(0, newline));
+        std::string_view line = detail::trim_ows(rest.substr(0, newline));
         rest =
             newline == std::string_view::npos ? "" : rest.substr(newline + 1);
         if (line.empty())
@@ -624,7 +592,7 @@ private:
 
     void await(short events, const request_clock& clock, const char* during)
     {
-        if (clock.over() || !wait_ready(fd_, events, clock.next_wait()))
+        if (clock.over() || !detail::wait_ready(fd_, events, clock.next_wait()))
             clock.expired(where_, during);
     }
 
@@ -723,7 +691,7 @@ int dial(const std::string& host, std::uint16_t port, const std::string& where,
         if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
             err = errno;
             if (err == EINPROGRESS) {
-                if (!wait_ready(fd, POLLOUT, deadline)) {
+                if (!detail::wait_ready(fd, POLLOUT, deadline)) {
                     ::close(fd);
                     clock.connect_expired(where);
                 }
@@ -824,7 +792,7 @@ bool has_token(const std::vector<std::string>& values, std::string_view token)
         std::string_view rest = value;
         while (!rest.empty()) {
             std::size_t comma = rest.find(',');
-            if (equals_nocase(trim(rest.substr(0, comma)), token))
+            if (equals_nocase(detail::trim_ows(rest.substr(0, comma)), token))
                 return true;
             rest =
                 comma == std::string_view::npos ? "" : rest.substr(comma + 1);
@@ -929,9 +897,9 @@ private:
                 !detail::is_field_value(
                     std::string_view(text).substr(colon + 1)))
                 bad(fmt::format("malformed {} line", what));
-            headers.push_back(
-                {text.substr(0, colon),
-                 std::string(trim(std::string_view(text).substr(colon + 1)))});
+            headers.push_back({text.substr(0, colon),
+                               std::string(detail::trim_ows(
+                                   std::string_view(text).substr(colon + 1)))});
         }
     }
 
@@ -941,7 +909,7 @@ private:
         std::size_t comma = last.rfind(',');
         if (comma != std::string_view::npos)
             last = last.substr(comma + 1);
-        return equals_nocase(trim(last), "chunked");
+        return equals_nocase(detail::trim_ows(last), "chunked");
     }
 
     std::size_t content_length(const std::vector<std::string>& values) const
@@ -966,8 +934,8 @@ private:
         for (;;) {
             std::string line = conn_.read_line(
                 mbedtls_transport_max_header_line, clock_, "chunk size line");
-            std::string_view size_text =
-                trim(std::string_view(line).substr(0, line.find(';')));
+            std::string_view size_text = detail::trim_ows(
+                std::string_view(line).substr(0, line.find(';')));
             if (size_text.empty() || size_text.size() > 15 ||
                 size_text.find_first_not_of("0123456789abcdefABCDEF") !=
                     std::string_view::npos)

@@ -42,4 +42,15 @@ constexpr bool is_field_value(std::string_view value) noexcept
     return true;
 }
 
+/// Text without the optional whitespace, spaces and tabs, around it
+/// (RFC 9110 section 5.6.3), as field values and list items are compared.
+constexpr std::string_view trim_ows(std::string_view text) noexcept
+{
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+        text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+        text.remove_suffix(1);
+    return text;
+}
+
 } // namespace acme::detail
