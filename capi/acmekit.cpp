@@ -3,6 +3,7 @@
 #define ACMEKIT_BUILDING 1
 #include "acmekit.h"
 
+#include <acmekit/adapters/http01_responder.hpp>
 #include <acmekit/adapters/mbedtls_crypto.hpp>
 #include <acmekit/adapters/webroot_solver.hpp>
 #include <acmekit/client.hpp>
@@ -10,7 +11,6 @@
 #include <acmekit/issuance.hpp>
 #include <acmekit/renew.hpp>
 #include <acmekit/stored.hpp>
-#include <acmekit/adapters/http01_responder.hpp>
 #ifdef ACMEKIT_WITH_HTTPLIB
 #include <acmekit/adapters/httplib_transport.hpp>
 #else
@@ -265,7 +265,8 @@ Options transport_options(const acme_client_options& opts)
     if (opts.ca_file != nullptr)
         out.ca_file = opts.ca_file;
     if (opts.connect_timeout_ms != 0)
-        out.connect_timeout = std::chrono::milliseconds(opts.connect_timeout_ms);
+        out.connect_timeout =
+            std::chrono::milliseconds(opts.connect_timeout_ms);
     if (opts.read_timeout_ms != 0)
         out.read_timeout = std::chrono::milliseconds(opts.read_timeout_ms);
     if (opts.proxy_url != nullptr)
