@@ -498,13 +498,18 @@ secret_bytes connect_request(const proxy_config& proxy, std::string_view target,
     return out;
 }
 
-std::optional<connect_reply> parse_connect_reply(std::string_view head)
+bool connect_reply_ended(std::string_view head)
 {
     auto ends_with = [head](std::string_view tail) {
         return head.size() >= tail.size() &&
                head.substr(head.size() - tail.size()) == tail;
     };
-    if (!ends_with("\r\n\r\n") && !ends_with("\n\n"))
+    return ends_with("\r\n\r\n") || ends_with("\n\n");
+}
+
+std::optional<connect_reply> parse_connect_reply(std::string_view head)
+{
+    if (!connect_reply_ended(head))
         return std::nullopt;
     std::size_t end = head.find_first_of("\r\n");
     std::string_view line = head.substr(0, end);

@@ -2,6 +2,7 @@
 
 #include <acmekit/problem.hpp>
 
+#include "detail/descriptor.hpp"
 #include "detail/dns_wire.hpp"
 
 #include <fmt/format.h>
@@ -39,23 +40,6 @@ struct endpoint {
     sockaddr_storage storage{};
     socklen_t length = 0;
     int family = AF_UNSPEC;
-};
-
-class socket_fd {
-public:
-    explicit socket_fd(int fd) : fd_(fd) {}
-    ~socket_fd()
-    {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    socket_fd(const socket_fd&) = delete;
-    socket_fd& operator=(const socket_fd&) = delete;
-
-    int get() const { return fd_; }
-
-private:
-    int fd_;
 };
 
 [[noreturn]] void fail(status code, const dns_server& server,
@@ -181,7 +165,7 @@ std::optional<bytes> udp_exchange(const endpoint& to, const bytes& message,
                                   steady::time_point deadline,
                                   const dns_server& server)
 {
-    socket_fd fd(::socket(to.family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    detail::unique_fd fd(::socket(to.family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (fd.get() < 0)
         fail_errno(server, "socket");
     // A connected socket also turns ICMP port unreachable into an error.
@@ -273,7 +257,7 @@ bytes tcp_exchange(const endpoint& to, const bytes& message,
                    steady::time_point deadline, const dns_server& server,
                    milliseconds timeout)
 {
-    socket_fd fd(
+    detail::unique_fd fd(
         ::socket(to.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (fd.get() < 0)
         fail_errno(server, "socket");

@@ -7,6 +7,7 @@
 #include <acmekit/adapters/http01_responder.hpp>
 #include <acmekit/problem.hpp>
 
+#include "detail/descriptor.hpp"
 #include "detail/http_syntax.hpp"
 
 #include <fmt/format.h>
@@ -69,34 +70,7 @@ constexpr std::chrono::milliseconds accept_pause{100};
 
 constexpr const char* challenge_prefix = "/.well-known/acme-challenge/";
 
-// Owns one file descriptor.
-class unique_fd {
-public:
-    unique_fd() = default;
-    explicit unique_fd(int fd) : fd_(fd) {}
-    unique_fd(unique_fd&& other) noexcept : fd_(other.release()) {}
-    unique_fd& operator=(unique_fd&& other) noexcept
-    {
-        reset(other.release());
-        return *this;
-    }
-    unique_fd(const unique_fd&) = delete;
-    unique_fd& operator=(const unique_fd&) = delete;
-    ~unique_fd() { reset(); }
-
-    int get() const noexcept { return fd_; }
-    explicit operator bool() const noexcept { return fd_ >= 0; }
-    int release() noexcept { return std::exchange(fd_, -1); }
-    void reset(int fd = -1) noexcept
-    {
-        if (fd_ >= 0)
-            ::close(fd_);
-        fd_ = fd;
-    }
-
-private:
-    int fd_ = -1;
-};
+using detail::unique_fd;
 
 // The loop must never block on one descriptor, and no descriptor should
 // leak into a program the host starts.

@@ -1,8 +1,8 @@
 #include <acmekit/adapters/httplib_transport.hpp>
 #include <acmekit/problem.hpp>
 
+#include "detail/descriptor.hpp"
 #include "detail/proxy.hpp"
-#include "detail/socket_wait.hpp"
 
 #include <httplib.h>
 
@@ -162,25 +162,6 @@ private:
     std::thread watcher_;
 };
 
-// Closes a descriptor unless released.
-class fd_guard {
-public:
-    explicit fd_guard(int fd) : fd_(fd) {}
-    ~fd_guard()
-    {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    fd_guard(const fd_guard&) = delete;
-    fd_guard& operator=(const fd_guard&) = delete;
-
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-private:
-    int fd_;
-};
-
 void set_timeout(int fd, int option, milliseconds value)
 {
     timeval tv{};
@@ -228,7 +209,7 @@ public:
     /// failure() set otherwise.
     int open()
     {
-        fd_guard fd(connect_proxy());
+        detail::unique_fd fd(connect_proxy());
         if (fd.get() < 0)
             return -1;
         if (!handshake(fd.get()))
@@ -274,9 +255,9 @@ private:
         int last_errno = ECONNREFUSED;
         bool timed_out = false;
         for (addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
-            fd_guard fd(::socket(ai->ai_family,
-                                 ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                                 ai->ai_protocol));
+            detail::unique_fd fd(::socket(
+                ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                ai->ai_protocol));
             if (fd.get() < 0) {
                 last_errno = errno;
                 continue;
@@ -350,13 +331,8 @@ private:
         // One byte at a time, so that nothing after the proxy's header
         // is consumed: those bytes belong to the TLS handshake.
         std::string head;
-        while (head.size() < max_connect_reply) {
-            if (head.size() >= 4 &&
-                head.compare(head.size() - 4, 4, "\r\n\r\n") == 0)
-                break;
-            if (head.size() >= 2 &&
-                head.compare(head.size() - 2, 2, "\n\n") == 0)
-                break;
+        while (head.size() < max_connect_reply &&
+               !detail::connect_reply_ended(head)) {
             if (!detail::wait_ready(fd, POLLIN, next_wait())) {
                 fail(status::timeout,
                      fmt::format("proxy {}: no answer to CONNECT {} in "

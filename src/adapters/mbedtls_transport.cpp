@@ -1,9 +1,9 @@
 #include <acmekit/adapters/mbedtls_transport.hpp>
 #include <acmekit/problem.hpp>
 
+#include "detail/descriptor.hpp"
 #include "detail/http_syntax.hpp"
 #include "detail/proxy.hpp"
-#include "detail/socket_wait.hpp"
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/ctr_drbg.h>
@@ -726,13 +726,8 @@ void open_tunnel(connection& conn, const detail::proxy_config& proxy,
         // One byte at a time, so that nothing after the proxy's header is
         // consumed: those bytes belong to the TLS handshake.
         std::string head;
-        while (head.size() < max_connect_reply) {
-            if (head.size() >= 4 &&
-                head.compare(head.size() - 4, 4, "\r\n\r\n") == 0)
-                break;
-            if (head.size() >= 2 &&
-                head.compare(head.size() - 2, 2, "\n\n") == 0)
-                break;
+        while (head.size() < max_connect_reply &&
+               !detail::connect_reply_ended(head)) {
             char c = 0;
             if (conn.read_raw(&c, 1, clock, "waiting for the CONNECT answer") ==
                 0)

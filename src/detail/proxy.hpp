@@ -97,6 +97,10 @@ struct connect_reply {
     int status = 0;
 };
 
+/// Whether `head` holds a proxy's whole answer head: it ends with the
+/// blank line (CRLF, or leniently a bare LF, line endings).
+bool connect_reply_ended(std::string_view head);
+
 /// Parses a proxy's whole answer head, blank line included; nothing when
 /// it is not an HTTP status line or the head never ended.
 std::optional<connect_reply> parse_connect_reply(std::string_view head);

@@ -1,14 +1,46 @@
-// Bounded waits on a socket for the adapters that speak to the network:
-// every wait ends at its deadline, also when signals interrupt it.
+// File descriptors for the adapters that speak to the network: one owner
+// that closes them, and waits that end at their deadline, also when
+// signals interrupt them.
 #pragma once
 
 #include <poll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <utility>
 
 namespace acme::detail {
+
+/// Owns one file descriptor and closes it; -1 is none.
+class unique_fd {
+public:
+    unique_fd() = default;
+    explicit unique_fd(int fd) noexcept : fd_(fd) {}
+    unique_fd(unique_fd&& other) noexcept : fd_(other.release()) {}
+    unique_fd& operator=(unique_fd&& other) noexcept
+    {
+        reset(other.release());
+        return *this;
+    }
+    unique_fd(const unique_fd&) = delete;
+    unique_fd& operator=(const unique_fd&) = delete;
+    ~unique_fd() { reset(); }
+
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    int release() noexcept { return std::exchange(fd_, -1); }
+    void reset(int fd = -1) noexcept
+    {
+        if (fd_ >= 0)
+            ::close(fd_);
+        fd_ = fd;
+    }
+
+private:
+    int fd_ = -1;
+};
 
 /// What is left until `deadline`, as poll() takes it: rounded up, so that
 /// a wait never ends before its deadline and blames the wrong limit; 0
