@@ -257,11 +257,9 @@ const acme::subproblem* subproblem_at(const acme_problem* problem, size_t index)
     return &problem->value.subproblems[index];
 }
 
-// Both built-in transports take the same settings.
-template <typename Options>
-Options transport_options(const acme_client_options& opts)
+acme::https_transport_options transport_options(const acme_client_options& opts)
 {
-    Options out;
+    acme::https_transport_options out;
     if (opts.ca_file != nullptr)
         out.ca_file = opts.ca_file;
     if (opts.connect_timeout_ms != 0)
@@ -285,11 +283,9 @@ Options transport_options(const acme_client_options& opts)
 std::unique_ptr<acme::transport> make_transport(const acme_client_options& opts)
 {
 #ifdef ACMEKIT_WITH_HTTPLIB
-    return std::make_unique<acme::httplib_transport>(
-        transport_options<acme::httplib_transport_options>(opts));
+    return std::make_unique<acme::httplib_transport>(transport_options(opts));
 #else
-    return std::make_unique<acme::mbedtls_transport>(
-        transport_options<acme::mbedtls_transport_options>(opts));
+    return std::make_unique<acme::mbedtls_transport>(transport_options(opts));
 #endif
 }
 

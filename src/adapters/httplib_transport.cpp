@@ -294,11 +294,12 @@ private:
         return -1;
     }
 
-    // Each wait is bounded by the read timeout and all of them by the
-    // request's deadline.
+    // The proxy's answer to CONNECT is part of reaching the server: each
+    // wait for it is bounded by the connect timeout, and all of them by
+    // the request's deadline.
     steady_clock::time_point next_wait() const
     {
-        return std::min(deadline_, steady_clock::now() + read_timeout_);
+        return std::min(deadline_, steady_clock::now() + connect_timeout_);
     }
 
     bool handshake(int fd)

@@ -4,7 +4,7 @@
 // open across requests, through an HTTP proxy when one is configured.
 #pragma once
 
-#include <acmekit/secret.hpp>
+#include <acmekit/adapters/https_options.hpp>
 #include <acmekit/transport.hpp>
 
 #include <chrono>
@@ -14,39 +14,8 @@
 
 namespace acme {
 
-struct mbedtls_transport_options {
-    /// PEM file of the CAs to trust; empty uses the system's store,
-    /// /etc/ssl/certs/ca-certificates.crt.
-    std::string ca_file;
-    /// Bounds reaching the server: name lookup excluded, TCP connect (and
-    /// the proxy's CONNECT answer) included.
-    std::chrono::milliseconds connect_timeout{10000};
-    /// The longest silence while the TLS handshake, the request or the
-    /// response is under way.
-    std::chrono::milliseconds read_timeout{30000};
-    /// The longest a whole request may take, connecting included, however
-    /// slowly the server trickles its answer.
-    std::chrono::milliseconds request_timeout{60000};
-    std::string user_agent = "acmekit";
-
-    /// An HTTP proxy for every request: "http://host[:port]" (port 80 when
-    /// left out), an IPv6 literal in brackets, optionally with
-    /// percent-encoded "user:password@". Requests reach the server through
-    /// a CONNECT tunnel, and its certificate is verified exactly as
-    /// without a proxy. Empty: no explicit proxy.
-    std::string proxy_url;
-    /// Basic credentials for the proxy; a non-empty user replaces any in
-    /// the URL. They go to the proxy only and appear in no message.
-    std::string proxy_user;
-    secret_bytes proxy_password;
-    /// When proxy_url is empty: take the proxy from https_proxy (else
-    /// HTTPS_PROXY), for https:// URLs only, and skip the hosts that
-    /// no_proxy (else NO_PROXY) lists. Off: the environment is not read.
-    bool proxy_from_environment = false;
-    /// Hosts reached directly although a proxy is set, comma-separated,
-    /// as for httplib_transport_options::no_proxy.
-    std::string no_proxy;
-};
+/// The same settings in every build.
+using mbedtls_transport_options = https_transport_options;
 
 /// Limits on what a server may send, so that a broken or hostile one
 /// cannot exhaust a device's memory. Exceeding one is status::bad_response.
