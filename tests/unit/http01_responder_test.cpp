@@ -5,6 +5,8 @@
 #include <acmekit/adapters/http01_responder.hpp>
 #include <acmekit/problem.hpp>
 
+#include "loopback.hpp"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -31,20 +33,12 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-// A port nobody listens on: bind port 0, read what the kernel chose, close.
+// A port nobody listens on: one the kernel picked, closed again.
 int free_port()
 {
-    int sock = socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(sock >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof addr;
-    REQUIRE(bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(getsockname(sock, reinterpret_cast<sockaddr*>(&addr), &length) ==
-            0);
-    close(sock);
-    return ntohs(addr.sin_port);
+    int port = 0;
+    close(test_support::loopback_listener(port));
+    return port;
 }
 
 challenge_task task(const std::string& token)
@@ -480,17 +474,8 @@ TEST_CASE("the responder stops, refuses connections, and starts again")
 TEST_CASE("a port in use is a clear error")
 {
     // A listening socket that someone else holds, without SO_REUSEADDR.
-    int holder = socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(holder >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof addr;
-    REQUIRE(bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(listen(holder, 4) == 0);
-    REQUIRE(getsockname(holder, reinterpret_cast<sockaddr*>(&addr), &length) ==
-            0);
-    int port = ntohs(addr.sin_port);
+    int port = 0;
+    int holder = test_support::loopback_listener(port);
 
     for (const char* address : {"127.0.0.1", "", "0.0.0.0"}) {
         CAPTURE(address);

@@ -7,6 +7,8 @@
 #include <acmekit/adapters/mbedtls_transport.hpp>
 #include <acmekit/problem.hpp>
 
+#include "loopback.hpp"
+
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/pk.h>
@@ -234,16 +236,7 @@ public:
         mbedtls_ssl_conf_rng(&config_, mbedtls_ctr_drbg_random, &random_);
         REQUIRE(mbedtls_ssl_conf_own_cert(&config_, &cert_, &key_) == 0);
 
-        listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t length = sizeof addr;
-        REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&addr),
-                       sizeof addr) == 0);
-        REQUIRE(::listen(listener_, 4) == 0);
-        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &length);
-        port_ = ntohs(addr.sin_port);
+        listener_ = test_support::loopback_listener(port_, 4);
         thread_ = std::thread([this] { serve(); });
     }
 
@@ -309,16 +302,7 @@ class connect_proxy {
 public:
     explicit connect_proxy(bool refuse) : refuse_(refuse)
     {
-        listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t length = sizeof addr;
-        REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&addr),
-                       sizeof addr) == 0);
-        REQUIRE(::listen(listener_, 1) == 0);
-        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &length);
-        port_ = ntohs(addr.sin_port);
+        listener_ = test_support::loopback_listener(port_, 1);
         thread_ = std::thread([this] { serve(); });
     }
 
@@ -463,17 +447,12 @@ bool contains(const std::string& text, const std::string& part)
     return text.find(part) != std::string::npos;
 }
 
+// A port on 127.0.0.1 where nothing listens.
 int unused_port()
 {
-    int probe = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof addr;
-    ::bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &length);
-    ::close(probe);
-    return ntohs(addr.sin_port);
+    int port = 0;
+    ::close(test_support::loopback_listener(port));
+    return port;
 }
 
 bool hosts_file_has_localhost()
@@ -911,19 +890,11 @@ TEST_CASE("mbedtls_transport: a silent proxy is bounded by the connect "
           "timeout")
 {
     // A listener that accepts into its backlog and never answers.
-    int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof addr;
-    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) ==
-            0);
-    REQUIRE(::listen(listener, 1) == 0);
-    ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &length);
+    int port = 0;
+    int listener = test_support::loopback_listener(port, 1);
 
     auto options = trusting_test_ca();
-    options.proxy_url =
-        "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    options.proxy_url = "http://127.0.0.1:" + std::to_string(port);
     options.connect_timeout = milliseconds(300);
     options.read_timeout = milliseconds(5000);
     mbedtls_transport http(options);

@@ -7,6 +7,7 @@
 #include <acmekit/problem.hpp>
 
 #include "detail/proxy.hpp"
+#include "loopback.hpp"
 
 #include <httplib.h>
 
@@ -396,19 +397,7 @@ TEST_CASE("the CONNECT request and the proxy's status line")
 
 namespace {
 
-int loopback_listener(int& port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof addr;
-    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    listen(fd, 8);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-    port = ntohs(addr.sin_port);
-    return fd;
-}
+using test_support::loopback_listener;
 
 // A port on 127.0.0.1 where nothing listens.
 int unused_port()
